@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+COLLECTIONS := $(CURDIR)/build/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/alicloud/rollout
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all venv collection demo test test-emulator test-unit test-integration bench clean
+
+all: test
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt tests/requirements-dev.txt tests/emulator/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt -r tests/requirements-dev.txt -e tests/emulator
+	touch $@
+
+# Ansible finds the collection through a link from a collections path to this checkout.
+collection: $(COLLECTION_LINK)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+demo: venv collection
+	$(BIN)/python tests/demo/run_demo.py
+
+test: venv collection
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/emulator/tests tests/unit tests/integration
+
+test-emulator: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/emulator/tests
+
+test-unit: venv collection
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+test-integration: venv collection
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+bench: venv collection
+	$(BIN)/python tests/bench/run_bench.py
+
+clean:
+	rm -rf build $(VENV) bench-results.json
