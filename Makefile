@@ -7,7 +7,7 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/alicloud/rollout
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test test-emulator test-unit test-integration bench clean
+.PHONY: all venv collection demo test test-emulator test-unit test-integration sanity bench clean
 
 all: test
 
@@ -40,6 +40,19 @@ test-unit: venv collection
 
 test-integration: venv collection
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+# ansible-test sanity on the oldest and newest ansible-core we support, each from a venv of its own.
+OLDEST_CORE := 2.16
+CORE_VENVS := $(VENV)/.installed $(VENV)-core$(OLDEST_CORE)/.installed
+
+$(VENV)-core$(OLDEST_CORE)/.installed:
+	$(PYTHON) -m venv $(VENV)-core$(OLDEST_CORE)
+	$(VENV)-core$(OLDEST_CORE)/bin/python -m pip install -q --disable-pip-version-check 'ansible-core==$(OLDEST_CORE).*' pyyaml
+	touch $@
+
+sanity: $(CORE_VENVS)
+	$(BIN)/python tests/sanity/run_sanity.py $(VENV)-core$(OLDEST_CORE)/bin/ansible-test sanity
+	$(BIN)/python tests/sanity/run_sanity.py $(BIN)/ansible-test sanity
 
 bench: venv collection
 	$(BIN)/python tests/bench/run_bench.py
