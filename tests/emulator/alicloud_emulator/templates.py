@@ -1,0 +1,206 @@
+"""The three public ESS rolling-update OOS templates: parameters (as published, reference 1.1/1.2) and a
+readable template body for GetTemplate. The behaviour lives in engine.py."""
+import hashlib
+
+import yaml
+
+from .api import ApiError
+
+FIVE_PROCESSES = ["ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction"]
+
+IMAGE = "ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup"
+SCRIPT = "ACS-ESS-RollingUpdateByRunCommandInScalingGroup"
+PACKAGE = "ACS-ESS-RollingUpdateByConfigureOOSPackage"
+
+TEMPLATE_VERSION = "v1"
+# The 2024-04-26 change of the public templates (reference 1).
+TEMPLATE_DATE = "2024-04-26T00:00:00Z"
+
+_COMMON = [
+    ("invokeType", {"Type": "String", "AllowedValues": ["invoke", "rollback"]}),
+    ("scalingGroupId", {"Type": "String"}),
+]
+_COMMON_TAIL = [
+    ("enterProcess", {"Type": "List", "Default": list(FIVE_PROCESSES)}),
+    ("exitProcess", {"Type": "List", "Default": list(FIVE_PROCESSES)}),
+    ("lifecycleState", {"Type": "List", "Default": "InService", "AllowedValues": ["InService", "Protected"]}),
+    ("sourceExecutionId", {"Type": "String", "Default": ""}),
+    ("batchPauseOption", {"Type": "String", "Default": "Automatic",
+                          "AllowedValues": ["Automatic", "FirstBatchPause", "EveryBatchPause"]}),
+    ("batchNumber", {"Type": "Number", "Default": 5, "MinValue": 1, "MaxValue": 100}),
+    ("OOSAssumeRole", {"Type": "String", "Default": ""}),
+]
+
+_SPECIFIC = {
+    IMAGE: [
+        ("imageId", {"Type": "String", "Default": "", "Label": "InvokeImageId"}),
+        ("sourceImageId", {"Type": "String", "Default": "", "Label": "RollbackImageId"}),
+        ("scalingConfigurationId", {"Type": "String", "Default": ""}),
+        ("maxErrors", {"Type": "Number", "Default": 0}),
+    ],
+    SCRIPT: [
+        ("commandType", {"Type": "String", "Default": "RunShellScript",
+                         "AllowedValues": ["RunBatScript", "RunPowerShellScript", "RunShellScript"]}),
+        ("invokeScript", {"Type": "String", "Default": ""}),
+        ("rollbackScript", {"Type": "String", "Default": ""}),
+    ],
+    PACKAGE: [
+        ("action", {"Type": "String", "Default": "install", "AllowedValues": ["install", "uninstall"]}),
+        ("packageName", {"Type": "String"}),
+        ("packageVersion", {"Type": "String", "Default": ""}),
+    ],
+}
+
+# Per template: the nested action each loop item runs as a child execution, and the loop task names.
+ACTIONS = {
+    IMAGE: {"child": "ACS::ESS::ReplaceSystemDisk", "invoke_task": "invokeByReplaceImage",
+            "rollback_task": "rollbackByReplaceImage", "loop_output": "newSystemDiskIds"},
+    SCRIPT: {"child": "ACS::ESS::RunCommand", "invoke_task": "invokeByRunCommand",
+             "rollback_task": "rollbackByRunCommand", "loop_output": "commandOutputs"},
+    PACKAGE: {"child": "ACS::ESS::ConfigureOOSPackage", "invoke_task": "invokeByConfigureOOSPackage",
+              "rollback_task": "rollbackByConfigureOOSPackage", "loop_output": "commandOutputs"},
+}
+
+DESCRIPTIONS = {
+    IMAGE: "Roll out a new image to the instances of a scaling group by replacing their system disks, in batches.",
+    SCRIPT: "Run a script on the instances of a scaling group with Cloud Assistant, in batches.",
+    PACKAGE: "Install or uninstall an OOS package on the instances of a scaling group, in batches.",
+}
+
+TEMPLATE_IDS = {name: "t-" + hashlib.md5(name.encode()).hexdigest()[:16] for name in ACTIONS}
+
+
+def parameter_specs(template_name):
+    return dict(_COMMON + _SPECIFIC[template_name] + _COMMON_TAIL)
+
+
+def exists(template_name):
+    return template_name in ACTIONS
+
+
+def require(template_name, version=None):
+    if template_name not in ACTIONS:
+        raise ApiError("EntityNotExists.Template", "The template %s does not exist." % template_name, 404)
+    if version and version != TEMPLATE_VERSION:
+        raise ApiError("EntityNotExists.TemplateVersion",
+                       "The version %s of template %s does not exist." % (version, template_name), 404)
+
+
+def content(template_name):
+    """The template body (YAML) with the real Parameters and an outline of the tasks."""
+    action = ACTIONS[template_name]
+    body = {
+        "FormatVersion": "OOS-2019-06-01",
+        "Description": {"en": DESCRIPTIONS[template_name]},
+        "Parameters": {name: dict(spec) for name, spec in parameter_specs(template_name).items()},
+        "RamRole": "{{ OOSAssumeRole }}",
+        "Tasks": [
+            {"Name": "choiceNextTask", "Action": "ACS::Choice"},
+            {"Name": "getInstance", "Action": "ACS::ExecuteApi",
+             "Properties": {"Service": "ESS", "API": "DescribeScalingInstances"}},
+            {"Name": "suspendProcess", "Action": "ACS::ExecuteAPI",
+             "Properties": {"Service": "ESS", "API": "SuspendProcesses"}},
+        ] + ([{"Name": "modifyScalingConfiguration", "Action": "ACS::ExecuteAPI",
+               "Properties": {"Service": "ESS", "API": "ModifyScalingConfiguration"}}]
+             if template_name == IMAGE else []) + [
+            {"Name": action["invoke_task"], "Action": action["child"],
+             "Loop": {"Items": "{{ getInstance.instanceIds }}", "BatchPauseOption": "{{ batchPauseOption }}",
+                      "Concurrency": {"Fn::CalculateBatch": ["{{ batchNumber }}", "{{ getInstance.instanceIds }}"]}}},
+            {"Name": "tagInstance", "Action": "ACS::ExecuteApi",
+             "Properties": {"Service": "ECS", "API": "TagResources"}},
+            {"Name": "resumeProcesses", "Action": "ACS::ExecuteAPI",
+             "Properties": {"Service": "ESS", "API": "ResumeProcesses"}, "OnSuccess": "ACS::END"},
+            {"Name": "getExecutionInstanceIds", "Action": "ACS::ExecuteAPI",
+             "Properties": {"Service": "OOS", "API": "ListExecutions"}},
+            {"Name": "getExistInstanceIds", "Action": "ACS::SelectTargets"},
+            {"Name": "getRollbackProcess", "Action": "ACS::ExecuteAPI",
+             "Properties": {"Service": "OOS", "API": "ListExecutions"}},
+            {"Name": "suspendProcessWithRollBack", "Action": "ACS::ExecuteAPI",
+             "Properties": {"Service": "ESS", "API": "SuspendProcesses"}},
+            {"Name": action["rollback_task"], "Action": action["child"]},
+            {"Name": "resumeProcessesWithRollback", "Action": "ACS::ExecuteAPI",
+             "Properties": {"Service": "ESS", "API": "ResumeProcesses"}},
+        ],
+        "Outputs": {"commandOutputs": {"Type": "List", "Value": {"Fn::If": [
+            {"Fn::Equals": ["invoke", "{{ invokeType }}"]},
+            "{{ %s.%s }}" % (action["invoke_task"], action["loop_output"]),
+            "{{ %s.%s }}" % (action["rollback_task"], action["loop_output"])]}}},
+    }
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+
+
+def summary(template_name):
+    """The fields shared by GetTemplate's `Template` and ListTemplates' items."""
+    text = content(template_name)
+    return {
+        "TemplateId": TEMPLATE_IDS[template_name], "TemplateName": template_name,
+        "TemplateVersion": TEMPLATE_VERSION, "TemplateFormat": "YAML", "TemplateType": "Automation",
+        "Description": DESCRIPTIONS[template_name], "CreatedBy": "ACS", "CreatedDate": "2020-04-15T00:00:00Z",
+        "UpdatedBy": "ACS", "UpdatedDate": TEMPLATE_DATE, "Hash": hashlib.sha256(text.encode()).hexdigest(),
+        "ShareType": "Public", "HasTrigger": False, "Tags": {}, "ResourceGroupId": "", "VersionName": "",
+        "SharedAccounts": "",
+    }
+
+
+def _fail(message):
+    raise ApiError("InvalidParameter", message)
+
+
+def _check_allowed(name, spec, value):
+    allowed = spec.get("AllowedValues")
+    if allowed and value not in allowed:
+        _fail("The value %r of parameter %s is not one of the allowed values %s." % (value, name, allowed))
+
+
+def resolve_parameters(template_name, given):
+    """Validate template parameters like OOS does (required, types, AllowedValues, Min/MaxValue) and
+    return them with the defaults filled in (what ListExecutions then shows as `Parameters`)."""
+    if not isinstance(given, dict):
+        _fail("The parameter Parameters must be a JSON object.")
+    specs = parameter_specs(template_name)
+    unknown = sorted(set(given) - set(specs))
+    if unknown:
+        _fail("The parameter(s) %s are not defined in template %s." % (", ".join(unknown), template_name))
+    resolved = {}
+    for name, spec in specs.items():
+        if name in given:
+            value = given[name]
+        elif "Default" in spec:
+            value = spec["Default"]
+        else:
+            _fail("The parameter %s of template %s is required." % (name, template_name))
+        kind = spec["Type"]
+        if kind == "String":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                _fail("The parameter %s must be a String." % name)
+            value = str(value)
+            _check_allowed(name, spec, value)
+        elif kind == "Number":
+            if isinstance(value, bool):
+                _fail("The parameter %s must be a Number." % name)
+            try:
+                value = int(value) if not isinstance(value, float) or value.is_integer() else value
+                value = int(value)
+            except (TypeError, ValueError):
+                _fail("The parameter %s must be a Number." % name)
+            if "MinValue" in spec and value < spec["MinValue"]:
+                _fail("The parameter %s must be at least %d." % (name, spec["MinValue"]))
+            if "MaxValue" in spec and value > spec["MaxValue"]:
+                _fail("The parameter %s must be at most %d." % (name, spec["MaxValue"]))
+        elif kind == "List":
+            if isinstance(value, str):
+                value = [value]  # the published lifecycleState default is a scalar on a List parameter
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                _fail("The parameter %s must be a List of strings." % name)
+            for item in value:
+                _check_allowed(name, spec, item)
+            if name in ("enterProcess", "exitProcess"):
+                for item in value:
+                    if item not in FIVE_PROCESSES:
+                        _fail("The value %r of parameter %s is not a scaling process." % (item, name))
+        resolved[name] = value
+    if template_name == PACKAGE and not resolved["packageName"]:
+        _fail("The parameter packageName of template %s is required." % template_name)
+    if not resolved["scalingGroupId"]:
+        _fail("The parameter scalingGroupId of template %s is required." % template_name)
+    return resolved
