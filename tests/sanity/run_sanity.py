@@ -49,8 +49,10 @@ def main():
     ansible_test, command, extra = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3:]
     version = subprocess.run([ansible_test, "--version"], check=True, capture_output=True,
                              text=True).stdout.split()[-1]
-    target = os.path.join(ROOT, "build", "ansible-test", version, "ansible_collections", "alicloud", "rollout")
-    shutil.rmtree(target, ignore_errors=True)
+    # One folder per run, so that runs started at the same time (two ansible-core versions, two people) never
+    # share a tree.
+    base = os.path.join(ROOT, "build", "ansible-test", "%s-%d" % (version, os.getpid()))
+    target = os.path.join(base, "ansible_collections", "alicloud", "rollout")
     for path in collection_files():
         os.makedirs(os.path.dirname(os.path.join(target, path)), exist_ok=True)
         shutil.copy2(os.path.join(ROOT, path), os.path.join(target, path))
@@ -63,7 +65,11 @@ def main():
     provide_pip_bootstrap(ansible_test)
     python = "%d.%d" % sys.version_info[:2]
     print("ansible-test %s %s (ansible-core %s, Python %s)" % (command, " ".join(extra), version, python), flush=True)
-    result = subprocess.run([ansible_test, command, "--venv", "--python", python] + extra, cwd=target, check=False)
+    try:
+        result = subprocess.run([ansible_test, command, "--venv", "--python", python] + extra, cwd=target,
+                                check=False)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     sys.exit(result.returncode)
 
 
