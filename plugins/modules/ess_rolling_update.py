@@ -1,0 +1,753 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: alicloud.rollout contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ess_rolling_update
+short_description: Roll an image, a script or an OOS package through an Auto Scaling group in batches
+version_added: 0.1.0
+description:
+  - Starts (or adopts) one rolling update of an Alibaba Cloud Auto Scaling (ESS) group through the public OOS
+    templates and waits for it, batch by batch.
+  - A new image uses C(ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup), a script
+    C(ACS-ESS-RollingUpdateByRunCommandInScalingGroup) and an OOS package C(ACS-ESS-RollingUpdateByConfigureOOSPackage).
+  - Fills what it can from the group, that is the active scaling configuration and its image (the image to roll back to),
+    and leaves processes that were suspended before the rollout out of O(exit_process), so the rollout never
+    resumes what you had suspended.
+  - Idempotent. The same request on the same group gets the same client token, so a retried or re-run task never
+    starts a second rollout; a rollout of the same request that is in flight is adopted (C(changed=false), same
+    execution id); an image rollout where the configuration and every in-scope instance already run the image, and
+    a package rollout where every instance already has the package version, start nothing. A different rollout
+    in flight makes the task fail and names it.
+  - "Rollback: O(invoke_type=rollback) with O(source_execution_id) runs the template in rollback mode on the
+    instances the source execution reached. For an image rollout the module also puts the scaling configuration
+    back on the source image (the public template does not)."
+author:
+  - alicloud.rollout maintainers (@alicloud-rollout)
+options:
+  scaling_group_id:
+    description: ID of the scaling group, for example V(asg-bp18p2yfxow2dloq0001).
+    type: str
+    required: true
+  invoke_type:
+    description:
+      - V(invoke) rolls the update out; V(rollback) undoes the execution O(source_execution_id).
+      - A rollback takes the template and its settings from the source execution; options given here override them.
+    type: str
+    choices: [invoke, rollback]
+    default: invoke
+  source_execution_id:
+    description:
+      - The rolling-update execution to roll back (the C(rollback_source_execution_id) a task returned).
+      - Required with O(invoke_type=rollback). A source that is still running or paused is cancelled first.
+    type: str
+  image_id:
+    description: Roll this image out (replaces the system disk of each instance). Template parameter C(imageId).
+    type: str
+  source_image_id:
+    description:
+      - Image to roll back to (C(sourceImageId)). Defaults to the image of the active scaling configuration.
+    type: str
+  scaling_configuration_id:
+    description:
+      - Scaling configuration whose image the template changes to O(image_id) (C(scalingConfigurationId)).
+      - Defaults to the group's active scaling configuration. Groups using a launch template keep it unchanged.
+    type: str
+  max_errors:
+    description: Instances that may fail before the image rollout stops (C(maxErrors); image template only).
+    type: int
+    default: 0
+  invoke_script:
+    description: Run this script on each instance (C(invokeScript)).
+    type: str
+  rollback_script:
+    description: Script a rollback runs (C(rollbackScript)). Goes with O(invoke_script).
+    type: str
+  command_type:
+    description: Kind of script (C(commandType)).
+    type: str
+    choices: [RunShellScript, RunBatScript, RunPowerShellScript]
+    default: RunShellScript
+  package_name:
+    description: Install or uninstall this OOS package on each instance (C(packageName)).
+    type: str
+  package_version:
+    description: Version of O(package_name) (C(packageVersion)); empty means the latest.
+    type: str
+  package_action:
+    description: What to do with O(package_name) (the template parameter C(action)).
+    type: str
+    choices: [install, uninstall]
+    default: install
+  batch_number:
+    description: Number of batches, 1 to 100 (C(batchNumber)); each batch holds at least one instance.
+    type: int
+    default: 5
+  batch_pause_option:
+    description:
+      - V(Automatic) runs all batches; V(FirstBatchPause) pauses after the first batch; V(EveryBatchPause) after each.
+      - A paused rollout ends the wait with RV(paused=true); continue it from the ESS console or with NotifyExecution.
+    type: str
+    choices: [Automatic, FirstBatchPause, EveryBatchPause]
+    default: Automatic
+  enter_process:
+    description: Scaling processes suspended while the rollout runs (C(enterProcess)).
+    type: list
+    elements: str
+    choices: [ScaleIn, ScaleOut, HealthCheck, AlarmNotification, ScheduledAction]
+    default: [ScaleIn, ScaleOut, HealthCheck, AlarmNotification, ScheduledAction]
+  exit_process:
+    description:
+      - Scaling processes resumed at the end (C(exitProcess)).
+      - Processes already suspended before the rollout are always left out.
+    type: list
+    elements: str
+    choices: [ScaleIn, ScaleOut, HealthCheck, AlarmNotification, ScheduledAction]
+    default: [ScaleIn, ScaleOut, HealthCheck, AlarmNotification, ScheduledAction]
+  lifecycle_state:
+    description: Instances in these lifecycle states are updated (C(lifecycleState)).
+    type: list
+    elements: str
+    choices: [InService, Protected]
+    default: [InService]
+  oos_assume_role:
+    description: RAM role OOS assumes to run the template (C(OOSAssumeRole)); empty uses the caller's identity.
+    type: str
+    default: ""
+  template_name:
+    description:
+      - Use this OOS template instead of the public one (a copy that takes the same parameters).
+      - When it is one of the three public names, it also selects what is rolled out.
+    type: str
+  template_version:
+    description: Pin the template version, for example V(v3).
+    type: str
+  safety_check:
+    description:
+      - OOS C(SafetyCheck), always sent. V(ConfirmEveryHighRiskAction) makes each high-risk step wait for approval.
+    type: str
+    choices: [Skip, ConfirmEveryHighRiskAction]
+    default: Skip
+  tags:
+    description: Extra tags for the execution. The tag C(scaling_group=<id>) is always set.
+    type: dict
+  client_token:
+    description:
+      - Override the derived client token, for example with a build number to deliberately run the same
+        script again.
+    type: str
+  wait:
+    description: Wait until the rollout ends (V(Success), V(Failed), V(Cancelled)) or pauses.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait. On timeout the task fails and returns the last state, with RV(execution_id).
+    type: int
+    default: 3600
+  poll_interval:
+    description:
+      - Poll every this many seconds instead of the adaptive policy (which learns the batch duration and polls
+        near the expected end of each batch).
+    type: float
+extends_documentation_fragment:
+  - alicloud.rollout.connection
+attributes:
+  check_mode:
+    support: full
+    description: Makes no change; returns the plan and C(changed) as a real run would.
+  diff_mode:
+    support: full
+    description: Image or package per instance and the scaling configuration's image, before and after.
+  action_group:
+    support: full
+    description: Use C(group/alicloud.rollout.alicloud) in C(module_defaults) to set shared options once.
+    membership: [alicloud.rollout.alicloud]
+notes:
+  - The module runs on the controller or target host and polls there; under AWX keep O(wait_timeout) below the job
+    timeout, or use O(wait=false) and M(alicloud.rollout.oos_execution_info) with O(alicloud.rollout.oos_execution_info#module:wait_for).
+  - Batch sizes follow the template's C(Fn::CalculateBatch) with the remainder in the first batches (inferred).
+"""
+
+EXAMPLES = r"""
+# The IDs below are those of the emulator's default world (tests/emulator/worlds/default.yml).
+- name: Roll a new image through the group in two batches
+  alicloud.rollout.ess_rolling_update:
+    region: cn-hangzhou
+    scaling_group_id: asg-bp1demo0000000001
+    image_id: m-bp1newimage0000002
+    batch_number: 2
+  register: rollout
+
+- name: Run a script on every instance, in four batches
+  alicloud.rollout.ess_rolling_update:
+    region: cn-hangzhou
+    scaling_group_id: asg-bp1demo0000000001
+    invoke_script: |
+      echo "restarting app on $(hostname)"
+    rollback_script: |
+      echo "undo on $(hostname)"
+    batch_number: 4
+
+- name: Install version 1.26.1 of the OOS package nginx
+  alicloud.rollout.ess_rolling_update:
+    region: cn-hangzhou
+    scaling_group_id: asg-bp1demo0000000001
+    package_name: nginx
+    package_version: "1.26.1"
+
+- name: Roll back the image rollout (also puts the scaling configuration back on the old image)
+  alicloud.rollout.ess_rolling_update:
+    region: cn-hangzhou
+    scaling_group_id: asg-bp1demo0000000001
+    invoke_type: rollback
+    source_execution_id: "{{ rollout.rollback_source_execution_id }}"
+
+- name: Start without waiting; follow it with oos_execution_info
+  alicloud.rollout.ess_rolling_update:
+    region: cn-hangzhou
+    scaling_group_id: asg-bp1demo0000000001
+    image_id: m-bp1newimage0000002
+    batch_pause_option: FirstBatchPause
+    wait: false
+  register: started
+
+- name: Wait until the first batch is done and the rollout pauses
+  alicloud.rollout.oos_execution_info:
+    region: cn-hangzhou
+    execution_ids: ["{{ started.execution_id }}"]
+    wait_for: [Waiting, Success]
+"""
+
+RETURN = r"""
+execution_id:
+  description: ID of the OOS execution started or adopted (or the earlier one that already did this). Also on failure and timeout.
+  returned: when an execution exists
+  type: str
+  sample: exec-0a1b2c3d4e5f6a7b8c9d
+status:
+  description: OOS status word of the execution (V(Success), V(Failed), V(Cancelled), V(Waiting), V(Running)...).
+  returned: when an execution exists
+  type: str
+  sample: Success
+status_message:
+  description: OOS status message.
+  returned: when an execution exists
+  type: str
+  sample: ""
+template_name:
+  description: The OOS template used.
+  returned: always
+  type: str
+  sample: ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup
+template_version:
+  description: Template version of the execution, if known.
+  returned: when an execution exists
+  type: str
+  sample: v3
+kind:
+  description: What is rolled out, V(image), V(script) or V(package).
+  returned: always
+  type: str
+  sample: image
+invoke_type:
+  description: V(invoke) or V(rollback).
+  returned: always
+  type: str
+  sample: invoke
+paused:
+  description: True when the execution waits (batch pause or a confirmation).
+  returned: always
+  type: bool
+  sample: false
+pause_reason:
+  description: Why it waits (the OOS C(WaitingStatus) when given), or null.
+  returned: always
+  type: str
+  sample: BatchPause
+adopted:
+  description: True when an in-flight execution of the same request was adopted instead of starting one.
+  returned: always
+  type: bool
+  sample: false
+parameters:
+  description: The template parameters sent (or that would be sent in check mode).
+  returned: always
+  type: dict
+  sample: {"invokeType": "invoke", "scalingGroupId": "asg-web", "imageId": "img-web-v2", "batchNumber": 2}
+client_token:
+  description: The client token sent with StartExecution.
+  returned: always
+  type: str
+  sample: ansible-rollout-5f1c0a2b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b
+outputs:
+  description: Parsed execution outputs (the templates put per-instance outputs in C(commandOutputs)).
+  returned: always
+  type: dict
+  sample: {"commandOutputs": ["ok", "ok"]}
+batches:
+  description: The batches, planned in check mode or as run.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    number:
+      description: Batch number, from 1.
+      type: int
+    instances:
+      description: Instance IDs in the batch.
+      type: list
+      elements: str
+    status:
+      description: V(Planned), V(Running), V(Success) or V(Failed).
+      type: str
+  sample: [{"number": 1, "instances": ["i-1"], "status": "Success"}]
+instances:
+  description: Per-instance results of the execution.
+  returned: when an execution was waited for or has ended
+  type: list
+  elements: dict
+  contains:
+    instance_id:
+      description: Instance ID.
+      type: str
+    status:
+      description: Status of the instance's child execution.
+      type: str
+    output:
+      description: Script or package output, or the new system disk ID.
+      type: raw
+    error:
+      description: Why it failed, for failed instances.
+      type: str
+    lifecycle_state:
+      description: Lifecycle state of the instance when the rollout took it.
+      type: str
+    batch:
+      description: Batch number.
+      type: int
+    child_execution_id:
+      description: ID of the child execution for the instance.
+      type: str
+  sample: [{"instance_id": "i-1", "status": "Failed", "output": "exit 1", "error": "ExitCode 1", "batch": 1}]
+plan:
+  description: What the module decided, before it started anything.
+  returned: always
+  type: dict
+  contains:
+    action:
+      description: V(start), V(adopt), V(none) (already done), or V(conflict).
+      type: str
+    instances_to_change:
+      description: Instances whose image or package would change (all in-scope instances for a script).
+      type: list
+      elements: str
+    batches:
+      description: Planned instance IDs per batch.
+      type: list
+      elements: list
+  sample: {"action": "start", "instances_to_change": ["i-1", "i-2"], "batches": [["i-1"], ["i-2"]]}
+rollback_source_execution_id:
+  description: Give this as O(source_execution_id) with O(invoke_type=rollback) to undo this rollout.
+  returned: for invoke executions
+  type: str
+  sample: exec-0a1b2c3d4e5f6a7b8c9d
+scaling_configuration:
+  description: Scaling configuration ID and image before the run, and after it when the module changed it.
+  returned: for image rollouts
+  type: dict
+  sample: {"scaling_configuration_id": "asc-web", "image_id_before": "img-web-v1", "image_id_after": "img-web-v2"}
+duration:
+  description: Seconds the task spent.
+  returned: always
+  type: float
+  sample: 93.2
+polls:
+  description: Status calls made while waiting.
+  returned: always
+  type: int
+  sample: 7
+error:
+  description: The API error (operation, code, message, request_id, http_status, recommend, advice) on an API failure.
+  returned: on API failure
+  type: dict
+  sample: {"operation": "StartExecution", "code": "Forbidden.RAM", "request_id": "5E0F..."}
+"""
+
+import time
+
+from ansible_collections.alicloud.rollout.plugins.module_utils.client import AlicloudModule
+from ansible_collections.alicloud.rollout.plugins.module_utils.errors import AlicloudApiError
+from ansible_collections.alicloud.rollout.plugins.module_utils import ess as ess_api
+from ansible_collections.alicloud.rollout.plugins.module_utils import oos as oos_api
+from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
+from ansible_collections.alicloud.rollout.plugins.module_utils.waiter import (
+    PollPolicy, WaitTimeout, is_failed, is_paused, is_terminal, wait_for)
+
+
+def argument_spec():
+    return dict(
+        scaling_group_id=dict(type="str", required=True),
+        invoke_type=dict(type="str", choices=["invoke", "rollback"], default="invoke"),
+        source_execution_id=dict(type="str"),
+        image_id=dict(type="str"),
+        source_image_id=dict(type="str"),
+        scaling_configuration_id=dict(type="str"),
+        max_errors=dict(type="int", default=0),
+        invoke_script=dict(type="str"),
+        rollback_script=dict(type="str"),
+        command_type=dict(type="str", choices=ru.COMMAND_TYPES, default="RunShellScript"),
+        package_name=dict(type="str"),
+        package_version=dict(type="str"),
+        package_action=dict(type="str", choices=ru.PACKAGE_ACTIONS, default="install"),
+        batch_number=dict(type="int", default=5),
+        batch_pause_option=dict(type="str", choices=ru.BATCH_PAUSE_OPTIONS, default="Automatic"),
+        enter_process=dict(type="list", elements="str", choices=ru.PROCESSES, default=list(ru.PROCESSES)),
+        exit_process=dict(type="list", elements="str", choices=ru.PROCESSES, default=list(ru.PROCESSES)),
+        lifecycle_state=dict(type="list", elements="str", choices=ru.LIFECYCLE_STATES, default=["InService"]),
+        oos_assume_role=dict(type="str", default=""),
+        template_name=dict(type="str"),
+        template_version=dict(type="str"),
+        safety_check=dict(type="str", choices=["Skip", "ConfirmEveryHighRiskAction"], default="Skip"),
+        tags=dict(type="dict"),
+        client_token=dict(type="str", no_log=False),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=3600),
+        poll_interval=dict(type="float"),
+    )
+
+
+class Rollout:
+    """One run of the module: read, decide, (start), wait, report."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.started_at = time.time()
+        self.result = {"changed": False, "adopted": False, "paused": False, "pause_reason": None, "polls": 0,
+                       "batches": [], "outputs": {}, "parameters": {}, "plan": {}, "client_token": None,
+                       "execution_id": None, "status": None, "rollback_source_execution_id": None}
+        self.rollback = self.params["invoke_type"] == "rollback"
+
+    # -- helpers
+    def finish(self, failed_msg=None, **extra):
+        self.result.update(extra)
+        self.result["duration"] = round(time.time() - self.started_at, 3)
+        if failed_msg:
+            self.module.fail_json(msg=failed_msg, **self.result)
+        self.module.exit_json(**self.result)
+
+    def run(self):
+        params = self.params
+        try:
+            self.kind = ru.choose_kind(params)
+            ru.validate(params, self.kind)
+        except ru.ValidationError as exc:
+            self.module.fail_json(msg=str(exc))
+        self.oos = self.module.client("oos")
+        self.ess = self.module.client("ess")
+        try:
+            self._run()
+        except AlicloudApiError as error:
+            self.result["duration"] = round(time.time() - self.started_at, 3)
+            self.module.fail_api(error, msg="Rolling update of %s failed" % params["scaling_group_id"],
+                                 **self.result)
+
+    def _run(self):
+        params = self.params
+        group_id = params["scaling_group_id"]
+        source = None
+        if self.rollback:
+            source = oos_api.get_execution(self.oos, params["source_execution_id"])
+            if source is None:
+                self.module.fail_json(msg="Execution %s (source_execution_id) does not exist in region %s." % (
+                    params["source_execution_id"], self.oos.region), **self.result)
+            source_group = ru.parameters_of(source).get("scalingGroupId")
+            if source_group and source_group != params["scaling_group_id"]:
+                self.module.fail_json(msg="Execution %s updated scaling group %s, not %s." % (
+                    source["ExecutionId"], source_group, params["scaling_group_id"]), **self.result)
+            if ru.parameters_of(source).get("invokeType") == "rollback":
+                self.module.fail_json(msg="Execution %s is itself a rollback; a rollback cannot be rolled back." %
+                                      source["ExecutionId"], **self.result)
+            if self.kind is None:
+                self.kind = ru.KIND_OF_TEMPLATE.get(source.get("TemplateName"))
+                if self.kind is None and not params.get("template_name"):
+                    self.module.fail_json(msg="Execution %s ran template %s, which is not a rolling-update "
+                                          "template this module knows." % (source["ExecutionId"],
+                                                                           source.get("TemplateName")),
+                                          **self.result)
+        template_name = params.get("template_name") or (source or {}).get("TemplateName") or ru.TEMPLATES[self.kind]
+        self.result.update(template_name=template_name, kind=self.kind, invoke_type=params["invoke_type"])
+
+        group = ess_api.describe_scaling_group(self.ess, group_id)
+        if group.get("LifecycleState") not in (None, "Active"):
+            self.module.fail_json(msg="Scaling group %s is %s; a rolling update needs an Active group." % (
+                group_id, group.get("LifecycleState")), **self.result)
+        configuration = None
+        config_id = params.get("scaling_configuration_id") or group.get("ActiveScalingConfigurationId")
+        if self.kind == "image" and config_id:
+            configuration = ess_api.describe_scaling_configuration(self.ess, config_id, group_id)
+        try:
+            parameters = ru.build_parameters(params, self.kind, group=group, configuration=configuration,
+                                             source=source)
+        except ru.ValidationError as exc:
+            self.module.fail_json(msg=str(exc), **self.result)
+        self.parameters = parameters
+        self.result["parameters"] = parameters
+        if self.kind == "image" and not parameters.get("scalingConfigurationId"):
+            self.module.warn("Scaling group %s has no active scaling configuration (launch template?); the "
+                             "template will not change the image new instances get." % group_id)
+
+        rollouts = ru.group_rollouts(self.oos, group_id)
+        in_flight = ru.find_in_flight(rollouts)
+        if self.rollback and source.get("Status") in ru.IN_FLIGHT_STATUSES:
+            # The source itself is in flight: a rollback cancels it first (as the ESS console does).
+            in_flight = [e for e in in_flight if e.get("ExecutionId") != source["ExecutionId"]]
+        mine = [e for e in in_flight if ru.same_request(e, template_name, parameters)]
+        others = [e for e in in_flight if not ru.same_request(e, template_name, parameters)]
+        if mine:
+            return self._adopt(mine[0], configuration, source)
+        if others:
+            other = others[0]
+            self.result["plan"] = {"action": "conflict", "instances_to_change": [], "batches": []}
+            self.finish(failed_msg="Another rollout of scaling group %s is in flight: execution %s (%s, status %s). "
+                        "Wait for it, or roll it back, before starting a different one." % (
+                            group_id, other.get("ExecutionId"), other.get("TemplateName"), other.get("Status")),
+                        execution_id=other.get("ExecutionId"), status=other.get("Status"))
+        return self._start_or_skip(rollouts, group, configuration, source, template_name)
+
+    # -- decisions
+    def _scope(self, source):
+        """Instance IDs the execution will touch, in template order."""
+        if self.rollback:
+            children = oos_api.list_child_executions(self.oos, source["ExecutionId"])
+            ids = []
+            for child in children:
+                instance_id = ru.parameters_of(child).get("instanceId")
+                if instance_id and instance_id not in ids:
+                    ids.append(instance_id)
+            return ids
+        instances = ru.in_scope_instances(self.ess, self.params["scaling_group_id"], self.params["lifecycle_state"])
+        return [i.get("InstanceId") for i in instances]
+
+    def _target_state(self, ids, configuration):
+        """(before, after, to_change, fingerprint) of what the rollout changes per instance."""
+        params, parameters = self.params, self.parameters
+        before, after = {}, {}
+        if self.kind == "image":
+            images = ru.instance_images(self.module.client("ecs"), ids)
+            target = parameters["sourceImageId"] if self.rollback else parameters["imageId"]
+            for instance_id in ids:
+                before[instance_id] = images.get(instance_id)
+                after[instance_id] = target
+        elif self.kind == "package":
+            versions = ru.instance_packages(self.oos, ids, parameters["packageName"])
+            wanted = None if parameters["action"] == "uninstall" else (parameters["packageVersion"] or "latest")
+            for instance_id in ids:
+                installed = versions.get(instance_id) or []
+                before[instance_id] = installed[0] if installed else None
+                matches = ru.package_matches(installed, parameters["packageVersion"], parameters["action"])
+                after[instance_id] = before[instance_id] if matches else wanted
+        else:
+            return {}, {}, list(ids), None
+        to_change = [i for i in ids if before.get(i) != after.get(i)]
+        fingerprint = ru.canonical({"instances": before, "configuration": (configuration or {}).get("ImageId")})
+        return before, after, to_change, fingerprint
+
+    def _config_change(self, configuration):
+        """(config_id, before, after) for the scaling configuration image, or None."""
+        if self.kind != "image" or not configuration:
+            return None
+        target = self.parameters["sourceImageId"] if self.rollback else self.parameters["imageId"]
+        return (configuration.get("ScalingConfigurationId"), configuration.get("ImageId"), target)
+
+    def _set_diff(self, before, after, config_change):
+        if not self.module._diff or self.kind == "script":
+            return
+        key = "image" if self.kind == "image" else "package"
+        diff_before, diff_after = {"instances": {}}, {"instances": {}}
+        for instance_id in sorted(set(before) | set(after)):
+            diff_before["instances"][instance_id] = {key: before.get(instance_id)}
+            diff_after["instances"][instance_id] = {key: after.get(instance_id)}
+        if config_change:
+            config_id, old, new = config_change
+            diff_before["scaling_configuration"] = {"id": config_id, "image_id": old}
+            diff_after["scaling_configuration"] = {"id": config_id, "image_id": new}
+        self.result["diff"] = {"before": diff_before, "after": diff_after}
+
+    def _start_or_skip(self, rollouts, group, configuration, source, template_name):
+        params, parameters = self.params, self.parameters
+        ids = self._scope(source)
+        plan_batches = ru.plan_batches(ids, parameters["batchNumber"])
+        before, after, to_change, fingerprint = self._target_state(ids, configuration)
+        config_change = self._config_change(configuration)
+        config_needs_change = bool(config_change and config_change[1] != config_change[2])
+        self.result["batches"] = [{"number": n + 1, "instances": b, "status": "Planned"}
+                                  for n, b in enumerate(plan_batches)]
+        self.result["plan"] = {"action": "start", "instances_to_change": to_change, "batches": plan_batches}
+        if config_change:
+            self.result["scaling_configuration"] = {"scaling_configuration_id": config_change[0],
+                                                    "image_id_before": config_change[1],
+                                                    "image_id_after": config_change[1]}
+        self._set_diff(before, after, config_change if config_needs_change else None)
+
+        # Already done?
+        done_execution = None
+        if self.rollback:
+            for execution in rollouts:
+                p = ru.parameters_of(execution)
+                if p.get("invokeType") == "rollback" and p.get("sourceExecutionId") == source["ExecutionId"] \
+                        and execution.get("Status") == "Success":
+                    done_execution = execution
+                    break
+        elif self.kind in ("image", "package"):
+            if not to_change and not (self.kind == "image" and config_needs_change):
+                self.result["plan"]["action"] = "none"
+                previous = ru.last_success_of_request(rollouts, template_name, parameters)
+                if previous is not None:
+                    # Report the rollout that got the group here, so a re-run still returns its id.
+                    self.result.update(ru.shape_result(previous, self.kind, parameters))
+                self.result["msg"] = "Every in-scope instance%s already has the target %s; nothing to do." % (
+                    " and the scaling configuration" if self.kind == "image" else "", self.kind)
+                self.finish()
+        else:
+            done_execution = ru.last_success_of_request(rollouts, template_name, parameters)
+        if done_execution is not None:
+            self.result["plan"]["action"] = "none"
+            self.result.update(ru.shape_result(done_execution, self.kind, parameters))
+            self.result["msg"] = "Execution %s already did this; nothing started." % done_execution["ExecutionId"]
+            if self.rollback and config_needs_change:
+                self._restore_configuration(config_change)
+            self.finish()
+
+        generation = ru.generation_marker(rollouts, template_name, parameters)
+        token = params.get("client_token") or ru.client_token(
+            self.oos.region, template_name, params.get("template_version"), parameters, generation, fingerprint)
+        self.result["client_token"] = token
+        self.result["changed"] = True
+        if self.module.check_mode:
+            self.result["msg"] = "Would start %s on %d instance(s) in %d batch(es)." % (
+                template_name, len(ids), len(plan_batches))
+            if config_needs_change:
+                self.result["scaling_configuration"]["image_id_after"] = config_change[2]
+            self.finish()
+
+        if self.rollback and source.get("Status") in ru.IN_FLIGHT_STATUSES:
+            oos_api.cancel_execution(self.oos, source["ExecutionId"])
+        tags = dict(params.get("tags") or {})
+        tags[ru.SCALING_GROUP_TAG] = params["scaling_group_id"]
+        known = set(e.get("ExecutionId") for e in rollouts)
+        execution = oos_api.start_execution(
+            self.oos, template_name, parameters, template_version=params.get("template_version"),
+            client_token=token, tags=tags, safety_check=params["safety_check"])
+        if execution.get("ExecutionId") in known:
+            # The token matched an execution that already existed: nothing new was started.
+            self.result["changed"] = False
+        self.result.update(ru.shape_result(execution, self.kind, parameters))
+        self.result["plan"]["action"] = "start"
+        if self.rollback and config_needs_change:
+            self._restore_configuration(config_change)
+        return self._wait_and_report(execution)
+
+    def _restore_configuration(self, config_change):
+        """Image rollback: new scale-outs must get the source image again (the template leaves the new one)."""
+        config_id, old, new = config_change
+        if self.module.check_mode:
+            return
+        ess_api.modify_scaling_configuration(self.ess, config_id, new)
+        self.result["changed"] = True
+        self.result["scaling_configuration"] = {"scaling_configuration_id": config_id, "image_id_before": old,
+                                                "image_id_after": new}
+
+    def _adopt(self, execution, configuration, source):
+        self.result["adopted"] = True
+        self.result["plan"] = {"action": "adopt", "instances_to_change": [], "batches": []}
+        self.result["client_token"] = None
+        self.result.update(ru.shape_result(execution, self.kind, self.parameters))
+        if self.rollback:
+            config_change = self._config_change(configuration)
+            if config_change and config_change[1] != config_change[2]:
+                self._restore_configuration(config_change)
+        if self.module.check_mode:
+            self.finish()
+        return self._wait_and_report(execution)
+
+    # -- waiting and reporting
+    def _wait_and_report(self, execution):
+        params = self.params
+        if params["wait"] and not is_terminal(execution) and not is_paused(execution):
+            # An adopted rollout is mid-batch: its first interval says nothing about batch length.
+            policy = PollPolicy(fixed=params.get("poll_interval"), learn_first=not self.result["adopted"])
+            execution_id = execution["ExecutionId"]
+
+            def fetch():
+                found = oos_api.get_execution(self.oos, execution_id)
+                return found if found is not None else execution
+
+            try:
+                execution, polls, _waited = wait_for(
+                    fetch, policy, params["wait_timeout"], progress=ru.progress_marker, initial=execution)
+                self.result["polls"] = polls
+            except WaitTimeout as timeout:
+                self.result["polls"] = timeout.polls
+                self.result.update(ru.shape_result(timeout.execution, self.kind, self.parameters))
+                self._add_instances(timeout.execution)
+                self.finish(failed_msg="%s The rollout goes on in OOS; check it with oos_execution_info, or roll it "
+                            "back with invoke_type=rollback and source_execution_id=%s." % (
+                                timeout, timeout.execution.get("ExecutionId")))
+        self.result.update(ru.shape_result(execution, self.kind, self.parameters))
+        if is_terminal(execution) or is_paused(execution):
+            self._add_instances(execution)
+            self._refresh_configuration()
+        if is_failed(execution):
+            failing = [i for i in self.result.get("instances", []) if i["status"] in ("Failed", "Cancelled")]
+            detail = "; ".join("%s: %s" % (i["instance_id"], i.get("error") or i.get("output") or i["status"])
+                               for i in failing[:10])
+            self.finish(failed_msg="Rolling update %s ended %s%s%s" % (
+                execution.get("ExecutionId"), execution.get("Status"),
+                (": " + execution["StatusMessage"]) if execution.get("StatusMessage") else "",
+                (". Failing instances: " + detail) if detail else "."))
+        self.finish()
+
+    def _refresh_configuration(self):
+        """Report the scaling configuration's image as it is now (the image template changes it)."""
+        reported = self.result.get("scaling_configuration")
+        if not reported or self.module.check_mode:
+            return
+        try:
+            current = ess_api.describe_scaling_configuration(self.ess, reported["scaling_configuration_id"],
+                                                             self.params["scaling_group_id"])
+        except AlicloudApiError as error:
+            self.module.warn("Could not re-read the scaling configuration: %s" % error)
+            return
+        if current:
+            reported["image_id_after"] = current.get("ImageId")
+
+    def _add_instances(self, execution):
+        try:
+            instances, batches = ru.instance_results(self.oos, execution, self.kind)
+        except AlicloudApiError as error:
+            self.module.warn("Could not read per-instance results: %s" % error)
+            return
+        self.result["instances"] = instances
+        if batches:
+            self.result["batches"] = batches
+
+
+def main():
+    module = AlicloudModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        mutually_exclusive=[("image_id", "invoke_script", "package_name")],
+        required_if=[("invoke_type", "rollback", ("source_execution_id",))],
+    )
+    Rollout(module).run()
+
+
+if __name__ == "__main__":
+    main()

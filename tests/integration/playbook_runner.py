@@ -1,0 +1,96 @@
+"""Run collection modules through a real `ansible-playbook` against the emulator and read their results."""
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(ROOT, "build", "collections")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+PLAYBOOK_TIMEOUT_S = 120
+# Modules that wait and take a poll_interval option.
+POLLING_MODULES = ("ess_rolling_update", "oos_execution_info", "oos_execution", "ess_instance_refresh")
+
+
+def ansible_env(emulator, account="admin", **overrides):
+    env = dict(os.environ)
+    # Only what the test says: no credentials, profiles or endpoints leak in from the host.
+    for name in list(env):
+        if name.startswith(("ALICLOUD_", "ALIBABA_CLOUD_")):
+            del env[name]
+    env.update(emulator.admin_env(account))
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+    })
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+class PlaybookRun:
+    def __init__(self, process, results):
+        self.returncode = process.returncode
+        self.stdout = process.stdout
+        self.stderr = process.stderr
+        self.results = results
+
+    def __getitem__(self, index):
+        return self.results[index]
+
+
+def run_tasks(emulator, tmp_path, tasks, check=False, diff=False, account="admin", env=None, poll_interval=0.25):
+    """Run module tasks (dicts) in one play; return each task's registered result, failures included.
+
+    ``poll_interval`` goes to every module through module_defaults so waits track the fast emulator
+    (None keeps the adaptive poll policy).
+    """
+    play_tasks = []
+    registered = []
+    for index, task in enumerate(tasks):
+        task = dict(task)
+        task.setdefault("ignore_errors", True)
+        task.setdefault("register", "result_%d" % index)
+        registered.append(task["register"])
+        play_tasks.append(task)
+    results_path = str(tmp_path / "results.json")
+    play_tasks.append({
+        "name": "save results",
+        "ansible.builtin.copy": {
+            "content": "{{ [%s] | to_json }}" % ", ".join(registered),
+            "dest": results_path,
+        },
+        "check_mode": False,
+        "diff": False,
+    })
+    play = {"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}
+    if poll_interval is not None:
+        # Per module: not every module of the action group takes poll_interval.
+        play["module_defaults"] = dict(("alicloud.rollout.%s" % name, {"poll_interval": poll_interval})
+                                       for name in POLLING_MODULES)
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+    command = [ANSIBLE_PLAYBOOK, str(playbook)]
+    if check:
+        command.append("--check")
+    if diff:
+        command.append("--diff")
+    process = subprocess.run(command, env=ansible_env(emulator, account, **(env or {})), cwd=str(tmp_path),
+                             capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT_S)
+    assert process.returncode == 0, process.stdout + process.stderr
+    with open(results_path) as handle:
+        results = json.load(handle)
+    return PlaybookRun(process, results)
+
+
+def mutating_calls(emulator, since=0):
+    return [c for c in emulator.calls(since=since) if c.get("mutating")]
