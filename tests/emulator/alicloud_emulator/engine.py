@@ -11,7 +11,7 @@ import time
 from . import templates
 from .api import ApiError
 from .clock import iso
-from .state import PROCESSES
+from .state import PROCESSES, check_command_content
 
 WAIT = object()
 FINAL = ("Success", "Failed", "Cancelled")
@@ -726,6 +726,11 @@ class Engine:
         if not params["commandContent"]:
             yield API_STEP
             self._fail_running_task(child, task, 'runCommand: MissingParameter: The input parameter "CommandContent" that is mandatory for processing this request is not supplied.')
+        try:
+            check_command_content(params["commandContent"])
+        except ApiError as error:
+            yield API_STEP
+            self._fail_running_task(child, task, "runCommand: %s: %s" % (error.code, error.message))
         invocation = self.world.run_command([instance.id], params["commandContent"], params["commandType"],
                                             name=child.parent_id, timeout=params["timeout"],
                                             on_done=lambda _: self._resume(child))

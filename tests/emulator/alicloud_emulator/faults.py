@@ -6,10 +6,14 @@ The `faults` mapping (world key `faults`, or `POST /_emulator/faults`):
     throttle: {default: 50, ListExecutions: 10, http_status: 400}   # QPS token buckets in real time
     error_rate: 0.1                # or {default: 0.0, StartExecution: 1.0}
     drop_rate: 0.0                 # or per action, like error_rate
+    lost_responses: {StartExecution: 1}   # the first N served calls of an action lose their response (RST)
     latency_ms: 20                 # or per action, like error_rate
     failing_instances: {i-xxx: RunCommand}    # read by the model
     unhealthy_images: [m-xxx]                 # read by the model
     unhealthy_packages: ["nginx@1.26.1"]      # read by the model
+    failing_refresh_images: [m-xxx]           # read by the model: instance refresh cannot start instances
+    refresh_control_delay: 2                  # or per action; simulated seconds before Suspend/Resume/Cancel/
+                                              # RollbackInstanceRefresh show their effect (read by the model)
 
 Per-action keys are the action name (`ListExecutions`) or `product:Action` (`oos:ListExecutions`).
 """
@@ -20,8 +24,9 @@ import time
 
 from .accounts import WorldError
 
-PER_ACTION_FAULTS = ("throttle", "error_rate", "drop_rate", "latency_ms")
-KNOWN_KEYS = set(PER_ACTION_FAULTS) | {"seed", "failing_instances", "unhealthy_images", "unhealthy_packages"}
+PER_ACTION_FAULTS = ("throttle", "error_rate", "drop_rate", "latency_ms", "lost_responses")
+KNOWN_KEYS = set(PER_ACTION_FAULTS) | {"seed", "failing_instances", "unhealthy_images", "unhealthy_packages",
+                                       "failing_refresh_images", "refresh_control_delay"}
 THROTTLE_OPTIONS = {"http_status"}
 DEFAULT_THROTTLE_STATUS = 400
 
@@ -33,6 +38,8 @@ def _per_action(name, value, allow_options=()):
     if isinstance(value, bool):
         raise WorldError("faults.%s must be a number or a mapping" % name)
     if isinstance(value, (int, float)):
+        if value < 0:
+            raise WorldError("faults.%s must be a non-negative number" % name)
         return {"default": value}
     if not isinstance(value, dict):
         raise WorldError("faults.%s must be a number or a mapping" % name)
@@ -65,8 +72,14 @@ def validate(faults):
             if any(rate > 1 for rate in rates.values()):
                 raise WorldError("faults.%s values are probabilities between 0 and 1" % name)
             result[name] = rates
-    if faults.get("latency_ms") is not None:
-        result["latency_ms"] = _per_action("latency_ms", faults["latency_ms"])
+    for name in ("latency_ms", "refresh_control_delay"):
+        if faults.get(name) is not None:
+            result[name] = _per_action(name, faults[name])
+    if faults.get("lost_responses") is not None:
+        counts = _per_action("lost_responses", faults["lost_responses"])
+        if any(int(count) != count for count in counts.values()):
+            raise WorldError("faults.lost_responses values are whole numbers of calls")
+        result["lost_responses"] = counts
     if faults.get("throttle") is not None:
         throttle = _per_action("throttle", faults["throttle"], THROTTLE_OPTIONS)
         status = throttle.get("http_status", DEFAULT_THROTTLE_STATUS)
@@ -82,7 +95,7 @@ def validate(faults):
         if not isinstance(failing, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in failing.items()):
             raise WorldError("faults.failing_instances maps instance ids to the name of the step that fails")
         result["failing_instances"] = dict(failing)
-    for name in ("unhealthy_images", "unhealthy_packages"):
+    for name in ("unhealthy_images", "unhealthy_packages", "failing_refresh_images"):
         value = faults.get(name)
         if value is not None:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -104,7 +117,8 @@ def merge(current, changes):
     return merged
 
 
-def _lookup(table, product, action):
+def lookup_per_action(table, product, action):
+    """The value for `product:Action`, else `Action`, else `default`, else None."""
     for key in (product + ":" + action, action, "default"):
         if key in table:
             return table[key]
@@ -154,6 +168,7 @@ class FaultInjector:
             self.faults = faults
             self.rng = random.Random(faults.get("seed"))
             self.buckets = {}
+            self.lost = {}  # per action key: responses lost so far
 
     def decide(self, product, action):
         faults = self.faults
@@ -161,10 +176,10 @@ class FaultInjector:
             return None
         with self._lock:
             decision = FaultDecision()
-            latency = _lookup(faults.get("latency_ms", {}), product, action)
+            latency = lookup_per_action(faults.get("latency_ms", {}), product, action)
             if latency:
                 decision.latency_s = latency / 1000.0
-            drop_rate = _lookup(faults.get("drop_rate", {}), product, action)
+            drop_rate = lookup_per_action(faults.get("drop_rate", {}), product, action)
             if drop_rate and self.rng.random() < drop_rate:
                 decision.drop = True
                 return decision
@@ -182,7 +197,21 @@ class FaultInjector:
                             decision.throttle_retry_ms = max(decision.throttle_retry_ms, wait_ms)
                 if decision.throttle_retry_ms:
                     return decision
-            error_rate = _lookup(faults.get("error_rate", {}), product, action)
+            error_rate = lookup_per_action(faults.get("error_rate", {}), product, action)
             if error_rate and self.rng.random() < error_rate:
                 decision.error = self.rng.choice(["ServiceUnavailable", "InternalError"])
             return decision
+
+    def lose_response(self, product, action):
+        """After a call was served: True when its response must be lost (the client sees a reset)."""
+        counts = self.faults.get("lost_responses")
+        if not counts:
+            return False
+        with self._lock:
+            for key in (product + ":" + action, action, "default"):
+                if key in counts:
+                    if self.lost.get(key, 0) < counts[key]:
+                        self.lost[key] = self.lost.get(key, 0) + 1
+                        return True
+                    return False
+            return False

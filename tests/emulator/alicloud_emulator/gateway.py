@@ -136,6 +136,10 @@ class Gateway:
             result = dict(result or {})
             result["RequestId"] = request_id
             entry["status"] = 200
+            if self.emulator.injector.lose_response(product, action):
+                # The work is done but the client never hears of it: what a retry with ClientToken is for.
+                entry["fault"] = "lost_response"
+                return ApiResponse(drop=True)
             return self._json(200, result, request_id)
         except ApiError as error:
             entry["status"], entry["error_code"] = error.status, error.code

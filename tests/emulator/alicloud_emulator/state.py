@@ -21,11 +21,20 @@ from .clock import iso
 
 # Keys of the world file read by the protocol layer (app.py); the model ignores them.
 PROTOCOL_KEYS = {"speed", "run_commands", "accounts", "roles", "faults"}
-MODEL_KEYS = {"regions", "images", "oos_packages", "scaling_groups"}
+MODEL_KEYS = {"regions", "images", "oos_packages", "scaling_groups", "launch_templates"}
 GROUP_KEYS = {"id", "region", "name", "state", "min_size", "max_size", "desired_capacity", "scaling_configuration",
-              "launch_template", "suspended_processes", "instances", "zone_id"}
+              "launch_template", "suspended_processes", "instances", "zone_id", "scaling_policy", "multi_az_policy",
+              "group_type"}
 CONFIGURATION_KEYS = {"id", "image_id", "name", "instance_type", "key_pair_name", "user_data"}
 LAUNCH_TEMPLATE_KEYS = {"id", "version"}
+TEMPLATE_KEYS = {"id", "versions", "default_version"}
+TEMPLATE_VERSION_KEYS = {"image_id", "instance_type"}
+# Values and API defaults of the group fields that decide instance refresh eligibility (ESS 2022-02-22 SDK docs;
+# the SDK names no default for ScalingPolicy: `release` is assumed, INFERRED).
+SCALING_POLICIES = ("recycle", "release", "forcerelease", "forcerecycle")
+MULTI_AZ_POLICIES = ("PRIORITY", "COST_OPTIMIZED", "BALANCE", "COMPOSABLE")
+GROUP_TYPES = ("ECS", "ECI")
+GROUP_DEFAULTS = {"scaling_policy": "release", "multi_az_policy": "PRIORITY", "group_type": "ECS"}
 INSTANCE_KEYS = {"id", "lifecycle_state", "image_id", "packages", "protected", "private_ip", "status",
                  "creation_type", "tags"}
 IMAGE_KEYS = {"id", "name", "os_type"}
@@ -34,6 +43,17 @@ PROCESSES = ("ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "Schedul
 LIFECYCLE_STATES = ("InService", "Pending", "Pending:Wait", "Protected", "Standby", "Stopped", "Removing",
                     "Removing:Wait")
 SCRIPT_OUTPUT_LIMIT = 24 * 1024  # ECS keeps at most 24 KB of command output
+# Cloud Assistant command content: at most 18 KB once Base64-encoded (ECS/ROS docs); the code is INFERRED.
+COMMAND_CONTENT_LIMIT = 18 * 1024
+COMMAND_TOO_LARGE_CODE = "InvalidCmdContent.ExceedLimit"
+
+
+def check_command_content(content):
+    """Raise the ECS error for command content over the limit (measured Base64-encoded, as ECS does)."""
+    size = len(base64.b64encode((content or "").encode("utf-8")))
+    if size > COMMAND_CONTENT_LIMIT:
+        raise ApiError(COMMAND_TOO_LARGE_CODE, "The command content is %d bytes Base64-encoded; the limit is %d." % (
+            size, COMMAND_CONTENT_LIMIT))
 
 # Real bash runs happen here, never on the scheduler thread; bounded so a fleet cannot fork-bomb the host.
 _SCRIPT_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="alicloud-emulator-script")
@@ -74,6 +94,7 @@ class Instance:
         self.last_exit_code = None
         self.last_output = None
         self.system_disk_id = None
+        self.launch_template = None  # {id, version} for launch-template groups
         self.status = "Running"
         self.__dict__.update(fields)
 
@@ -101,6 +122,7 @@ class World:
         self.activities = []
         self.invocations = {}
         self.refreshes = {}
+        self.launch_templates = {}   # id -> {"id", "default_version", "versions": {number: {image_id, instance_type}}}
         self.idempotency = {}
         self._rng = random.Random(0)
         self._script_root = None
@@ -174,8 +196,59 @@ class World:
             if not isinstance(versions, list) or not versions:
                 raise WorldError("oos_packages.%s must be a non-empty list of versions" % name)
             self.oos_packages[str(name)] = [str(v) for v in versions]
+        templates = doc.get("launch_templates") or []
+        if not isinstance(templates, list):
+            raise WorldError("launch_templates must be a list of {id, versions, default_version?}")
+        for index, template_doc in enumerate(templates):
+            self._load_launch_template(index, template_doc)
         for index, group_doc in enumerate(groups):
             self._load_group(index, group_doc)
+
+    def _load_launch_template(self, index, doc):
+        where = "launch_templates[%d]" % index
+        _check_keys(where, doc, TEMPLATE_KEYS)
+        if not doc.get("id"):
+            raise WorldError("%s: id is required" % where)
+        if doc["id"] in self.launch_templates:
+            raise WorldError("%s: duplicate launch template id %s" % (where, doc["id"]))
+        raw_versions = doc.get("versions")
+        if not isinstance(raw_versions, dict) or not raw_versions:
+            raise WorldError("%s.versions must map version numbers to an image id or {image_id, instance_type}" % where)
+        versions = {}
+        for number, entry in raw_versions.items():
+            number = str(number)
+            if not number.isdigit() or int(number) < 1:
+                raise WorldError("%s.versions: %r is not a version number (1, 2, ...)" % (where, number))
+            if isinstance(entry, str):
+                entry = {"image_id": entry}
+            _check_keys("%s.versions.%s" % (where, number), entry, TEMPLATE_VERSION_KEYS)
+            if not entry.get("image_id"):
+                raise WorldError("%s.versions.%s needs an image_id" % (where, number))
+            self._require_image("%s.versions.%s" % (where, number), entry["image_id"])
+            versions[str(int(number))] = {"image_id": entry["image_id"], "instance_type": entry.get("instance_type")}
+        default = str(doc.get("default_version", min(versions, key=int)))
+        if default not in versions:
+            raise WorldError("%s.default_version %s is not in versions" % (where, default))
+        self.launch_templates[doc["id"]] = {"id": doc["id"], "default_version": default, "versions": versions}
+
+    def resolve_template_version(self, template_id, version):
+        """(version number, {image_id, instance_type}) of a declared launch template; None when the template is
+        not declared in the world (then it is only carried). Unknown versions raise the API error."""
+        template = self.launch_templates.get(template_id)
+        if template is None:
+            return None
+        version = str(version or "Default")
+        if version == "Default":
+            number = template["default_version"]
+        elif version == "Latest":
+            number = max(template["versions"], key=int)
+        else:
+            number = version
+        if number not in template["versions"]:
+            # [INFERRED] code for a version the template does not have.
+            raise ApiError("InvalidLaunchTemplateVersion.NotFound",
+                           "The launch template %s has no version %s." % (template_id, version), 404)
+        return number, template["versions"][number]
 
     def _load_group(self, index, doc):
         where = "scaling_groups[%d]" % index
@@ -216,6 +289,20 @@ class World:
             if not launch_template.get("id"):
                 raise WorldError("%s.launch_template needs an id" % where)
             launch_template = {"id": launch_template["id"], "version": str(launch_template.get("version", "Default"))}
+            try:
+                resolved = self.resolve_template_version(launch_template["id"], launch_template["version"])
+            except ApiError as error:
+                raise WorldError("%s.launch_template: %s" % (where, error.message))
+            if resolved is not None:  # instances start from the template version's image
+                config = dict(config, image_id=resolved[1]["image_id"],
+                              instance_type=resolved[1]["instance_type"] or config["instance_type"])
+        eligibility = {}
+        for key, allowed in (("scaling_policy", SCALING_POLICIES), ("multi_az_policy", MULTI_AZ_POLICIES),
+                             ("group_type", GROUP_TYPES)):
+            value = doc.get(key, GROUP_DEFAULTS[key])
+            if value not in allowed:
+                raise WorldError("%s.%s must be one of %s, got %r" % (where, key, ", ".join(allowed), value))
+            eligibility[key] = value
         group = Group(
             id=group_id, region=region, name=doc.get("name") or group_id, state=state,
             min_size=_count(where, "min_size", doc.get("min_size", 0)),
@@ -223,6 +310,7 @@ class World:
             desired_capacity=doc.get("desired_capacity"), scaling_configuration_id=config["id"],
             launch_template=launch_template, suspended=[p for p in PROCESSES if p in suspended],
             instance_ids=[], created=created, zone_id=doc.get("zone_id") or region + "-h",
+            launch_template_overrides=[], **eligibility
         )
         self.groups[group_id] = group
         instances = doc.get("instances", 0)
@@ -283,12 +371,23 @@ class World:
             creation_type=creation_type, created=self.now() - 3600, zone_id=group.zone_id,
             instance_type=config["instance_type"], tags={str(k): str(v) for k, v in tags.items()},
             system_disk_id="d-bp1" + _random_suffix(rng, 17),
+            launch_template=self.instance_launch_template(group.launch_template),
         )
         self.instances[instance_id] = instance
         group.instance_ids.append(instance_id)
 
-    def create_instance(self, group, image_id, configuration_id, position=None):
-        """A new AutoCreated, InService instance in `group` (instance refresh replacements)."""
+    def instance_launch_template(self, launch_template):
+        """The {id, version} an instance records: the version number for a declared template, else as given."""
+        if not launch_template:
+            return None
+        resolved = self.resolve_template_version(launch_template["id"], launch_template["version"])
+        return {"id": launch_template["id"], "version": resolved[0] if resolved else launch_template["version"]}
+
+    def create_instance(self, group, image_id, configuration_id, position=None, launch_template=None,
+                        instance_type=None):
+        """A new AutoCreated, InService instance in `group` (instance refresh replacements).
+
+        `launch_template` ({id, version}) defaults to the group's; `instance_type` to the configuration's."""
         config = self.configurations[configuration_id]
         number = len(self.instances) + 1 + len(self.activities)
         instance = Instance(
@@ -297,7 +396,9 @@ class World:
             scaling_configuration_id=configuration_id,
             private_ip="10.%d.%d.%d" % (200 + number // 65536 % 56, number // 256 % 256, number % 256 or 1),
             creation_type="AutoCreated", created=self.now(), zone_id=group.zone_id,
-            instance_type=config["instance_type"], tags={}, system_disk_id="d-bp1" + _random_suffix(self._rng, 17),
+            instance_type=instance_type or config["instance_type"], tags={},
+            system_disk_id="d-bp1" + _random_suffix(self._rng, 17),
+            launch_template=self.instance_launch_template(launch_template or group.launch_template),
         )
         self.instances[instance.id] = instance
         if position is None:
@@ -479,7 +580,8 @@ class World:
                     "health": self.instance_health(instance.id)[0] == 200,
                     "image_id": instance.image_id, "packages": self.package_labels(instance),
                     "tags": dict(instance.tags), "protected": instance.protected, "private_ip": instance.private_ip,
-                    "creation_type": instance.creation_type,
+                    "creation_type": instance.creation_type, "instance_type": instance.instance_type,
+                    "launch_template": dict(instance.launch_template) if instance.launch_template else None,
                     "last_script_exit_code": instance.last_exit_code, "last_script_output": instance.last_output,
                 })
             groups.append({
@@ -488,12 +590,18 @@ class World:
                 "scaling_configuration": {"id": config["id"], "image_id": config["image_id"], "name": config["name"]},
                 "launch_template": dict(group.launch_template) if group.launch_template else None,
                 "suspended_processes": list(group.suspended), "instances": instances,
+                "scaling_policy": group.scaling_policy, "multi_az_policy": group.multi_az_policy,
+                "group_type": group.group_type,
+                "launch_template_overrides": [dict(o) for o in group.launch_template_overrides],
             })
         return {
             "now": self.now_iso(),
             "regions": list(self.regions),
             "images": list(self.images.values()),
             "oos_packages": {k: list(v) for k, v in self.oos_packages.items()},
+            "launch_templates": [{"id": t["id"], "default_version": t["default_version"],
+                                  "versions": {k: dict(v) for k, v in t["versions"].items()}}
+                                 for t in self.launch_templates.values()],
             "scaling_groups": groups,
             "executions": self.engine.snapshot(),
             "instance_refreshes": [r.api() for r in self.refreshes.values()],

@@ -142,6 +142,41 @@ def summary(template_name):
     }
 
 
+# OOS packages (world key `oos_packages`) are served as templates of type Package, version N = `vN` in the
+# order listed; VersionName is the package version (ListInstancePackageStates uses the same numbering).
+PACKAGE_DATE = "2024-01-01T00:00:00Z"
+
+
+def package_template_id(name):
+    return "t-pkg" + name.replace("-", "")[:13]
+
+
+def package_version(name, versions, version=None):
+    """The 1-based position of `version` (`vN`, default the last); EntityNotExists.TemplateVersion otherwise."""
+    if not version:
+        return len(versions)
+    if version.startswith("v") and version[1:].isdigit() and 1 <= int(version[1:]) <= len(versions):
+        return int(version[1:])
+    raise ApiError("EntityNotExists.TemplateVersion",
+                   "The version %s of template %s does not exist." % (version, name), 404)
+
+
+def package_content(name, versions, number):
+    return yaml.safe_dump({"FormatVersion": "OOS-2019-06-01", "Description": "OOS package %s" % name,
+                           "PackageName": name, "VersionName": versions[number - 1]}, sort_keys=False)
+
+
+def package_summary(name, versions, number):
+    text = package_content(name, versions, number)
+    return {
+        "TemplateId": package_template_id(name), "TemplateName": name, "TemplateVersion": "v%d" % number,
+        "TemplateFormat": "YAML", "TemplateType": "Package", "Description": "OOS package %s" % name,
+        "CreatedBy": "ACS", "CreatedDate": PACKAGE_DATE, "UpdatedBy": "ACS", "UpdatedDate": PACKAGE_DATE,
+        "Hash": hashlib.sha256(text.encode()).hexdigest(), "ShareType": "Public", "HasTrigger": False, "Tags": {},
+        "ResourceGroupId": "", "VersionName": versions[number - 1], "SharedAccounts": "",
+    }
+
+
 def _fail(message):
     raise ApiError("InvalidParameter", message)
 

@@ -139,3 +139,14 @@ def test_model_faults_are_stored(emulator):
     faults = emulator.faults()
     assert faults["failing_instances"] == {"i-abc": "RunCommand"}
     assert faults["unhealthy_packages"] == ["nginx@1.26.1"]
+
+
+def test_lost_response_does_the_work_but_resets_the_connection_once(emulator):
+    emulator.set_faults({"lost_responses": {"GetCallerIdentity": 1}})
+    with pytest.raises(requests.ConnectionError):
+        raw_call(emulator)
+    assert raw_call(emulator).status_code == 200  # only the first N calls lose their response
+    first, second = emulator.calls()
+    assert (first["status"], first["fault"]) == (200, "lost_response") and second["fault"] is None
+    with pytest.raises(WorldError):
+        validate({"lost_responses": {"StartExecution": 1.5}})

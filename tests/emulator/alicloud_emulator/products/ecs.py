@@ -4,7 +4,7 @@ import binascii
 
 from ..api import ApiError, api
 from ..clock import iso, iso_minutes
-from ..state import offset_for, token_for
+from ..state import check_command_content, offset_for, token_for
 
 COMMAND_TYPES = ("RunShellScript", "RunBatScript", "RunPowerShellScript")
 
@@ -141,6 +141,7 @@ def run_command(req):
                 content = base64.b64decode(content, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 raise ApiError("InvalidParameter", 'The specified value of parameter "CommandContent" is not valid Base64.')
+        check_command_content(content)
         instance_ids = req.list("InstanceId", "InstanceIds")
         if not instance_ids:
             raise ApiError("MissingParameter", 'The input parameter "InstanceId" that is mandatory for processing this request is not supplied.')

@@ -93,7 +93,9 @@ def group_item(world, group, legacy):
         "RemovingWaitCapacity": states.get("Removing:Wait", 0), "StoppedCapacity": states.get("Stopped", 0),
         "InitCapacity": 0, "SpotCapacity": 0,
         "SuspendedProcesses": wrap("SuspendedProcess", list(group.suspended)), "SystemSuspended": False,
-        "HealthCheckType": "ECS", "MultiAZPolicy": "PRIORITY", "ScalingPolicy": "recycle", "GroupType": "ECS",
+        "HealthCheckType": "ECS", "MultiAZPolicy": group.multi_az_policy, "ScalingPolicy": group.scaling_policy,
+        "GroupType": group.group_type,
+        "LaunchTemplateOverrides": wrap("LaunchTemplateOverride", [dict(o) for o in group.launch_template_overrides]),
         "RemovalPolicies": wrap("RemovalPolicy", ["OldestScalingConfiguration", "OldestInstance"]),
         "DefaultCooldown": 300, "VSwitchId": vswitch, "VSwitchIds": wrap("VSwitchId", [vswitch]),
         "VpcId": "vpc-" + group.id[4:], "LoadBalancerIds": wrap("LoadBalancerId", []),
@@ -105,7 +107,7 @@ def group_item(world, group, legacy):
         "StopInstanceTimeout": 0, "IsElasticStrengthInAlarm": False,
     }
     if not legacy:
-        item.update(HealthCheckTypes=["ECS"], Tags=[], AlbServerGroups=[], DBInstances=[], LaunchTemplateOverrides=[],
+        item.update(HealthCheckTypes=["ECS"], Tags=[], AlbServerGroups=[], DBInstances=[],
                     LoadBalancerConfigs=[], ServerGroups=[], VServerGroups=[], AllocationStrategy="priority",
                     SpotAllocationStrategy="priority", AutoRebalance=False, BalanceMode="", MonitorGroupId="",
                     CurrentHostName="", CustomPolicyARN="", CapacityOptions={})
@@ -122,8 +124,8 @@ def describe_scaling_groups(req):
     if wanted_ids or names:
         # Inactive groups named in the request are silently left out (reference 3.3).
         groups = [g for g in groups if (g.id in wanted_ids or g.name in names) and g.state == "Active"]
-    if req.get("GroupType") and req.get("GroupType") != "ECS":
-        groups = []
+    if req.get("GroupType"):
+        groups = [g for g in groups if g.group_type == req.get("GroupType")]
     page, meta = _page(req, groups, 50)
     body = _wrap(req, "ScalingGroups", "ScalingGroup", [group_item(req.world, g, _legacy(req)) for g in page])
     body.update(meta)
@@ -135,7 +137,7 @@ def describe_scaling_groups(req):
 
 def instance_item(world, instance):
     group = world.groups.get(instance.group_id)
-    launch_template = (group.launch_template if group else None) or {}
+    launch_template = instance.launch_template or (group.launch_template if group else None) or {}
     return {
         "InstanceId": instance.id, "ScalingGroupId": instance.group_id,
         "ScalingConfigurationId": "" if launch_template else instance.scaling_configuration_id,

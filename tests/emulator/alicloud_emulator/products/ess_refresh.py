@@ -2,18 +2,27 @@
 
 A wave replaces floor(n*(Max-100)/100) + floor(n*(100-Min)/100) instances (at least 1) in REPLACE_SECONDS:
 each old instance is removed and a new one (new id) is created from the desired configuration.
+Faults read live: `failing_refresh_images` (new instances cannot be created: the wave fails, the old instances
+stay), `unhealthy_images` (new instances are created but fail the health check: the refresh fails) and
+`refresh_control_delay` (Suspend/Resume/Cancel/Rollback take effect that many simulated seconds after the call).
 """
 from ..api import ApiError, api
 from ..clock import iso
+from ..faults import lookup_per_action
 
 REPLACE_SECONDS = 60
 SCHEDULE_SECONDS = 2
 RUNNING = ("Pending", "InProgress", "Paused", "CheckpointPause", "Cancelling", "RollbackInProgress")
 FINAL = ("Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed")
+# Reference 3.7: only ECS groups with the priority policy, not in Economical / Force Economical reclaim mode.
+INELIGIBLE_SCALING_POLICIES = {"recycle": "Economical Mode", "forcerecycle": "Force Economical Mode"}
+# [INFERRED] the code ESS answers for a group that cannot use instance refresh.
+INELIGIBLE_CODE = "OperationDenied"
 
 
 class Refresh:
-    def __init__(self, world, group, desired, minimum, maximum, skip_matching, checkpoints, pause_minutes, strategy):
+    def __init__(self, world, group, desired, minimum, maximum, skip_matching, checkpoints, pause_minutes, strategy,
+                 overrides=()):
         self.world = world
         self.id = "ir-" + world.new_id("", 20)
         self.group_id = group.id
@@ -25,6 +34,7 @@ class Refresh:
         self.minimum = minimum
         self.maximum = maximum
         self.desired = desired
+        self.overrides = list(overrides)   # DesiredConfiguration.LaunchTemplateOverrides instance types
         self.skip_matching = skip_matching
         self.checkpoints = checkpoints
         self.pause_minutes = pause_minutes
@@ -37,11 +47,19 @@ class Refresh:
         self.next_checkpoint = 0
         self.event = None
         config = world.configurations[group.scaling_configuration_id]
-        self.original = {"configuration_id": group.scaling_configuration_id, "image_id": config["image_id"]}
+        self.original = {
+            "configuration_id": group.scaling_configuration_id, "image_id": config["image_id"],
+            "launch_template": dict(group.launch_template) if group.launch_template else None,
+            "launch_template_overrides": [dict(o) for o in group.launch_template_overrides],
+        }
+        self.original["target"] = _group_target(world, group)
+        self.target = None       # what new instances are created from: see _target()
         self.created_seq = world.engine.next_sequence()
 
     def api(self):
         desired = {k: v for k, v in self.desired.items() if v not in (None, "")}
+        if self.overrides:
+            desired["LaunchTemplateOverrides"] = [{"InstanceType": t} for t in self.overrides]
         return {
             "InstanceRefreshTaskId": self.id, "ScalingGroupId": self.group_id, "RegionId": self.region,
             "Status": self.status, "Detail": self.detail, "StartTime": iso(self.started),
@@ -90,25 +108,91 @@ def _wave_size(refresh):
     return max(1, above + below)
 
 
-def _desired_image(world, refresh):
-    if refresh.desired.get("ImageId"):
-        return refresh.desired["ImageId"]
+def _group_target(world, group):
+    """What `group` creates instances from now: its configuration, or its declared launch template version."""
+    config = world.configurations[group.scaling_configuration_id]
+    target = {"configuration_id": config["id"], "image_id": config["image_id"], "instance_type": None,
+              "launch_template": world.instance_launch_template(group.launch_template)}
+    if group.launch_template:
+        resolved = world.resolve_template_version(group.launch_template["id"], group.launch_template["version"])
+        if resolved is not None:
+            target["image_id"] = resolved[1]["image_id"]
+            target["instance_type"] = resolved[1]["instance_type"]
+    if group.launch_template_overrides:
+        target["instance_type"] = group.launch_template_overrides[0]["InstanceType"]
+    return target
+
+
+def _desired_target(world, group, desired, overrides):
+    """What the refresh creates instances from (an empty DesiredConfiguration = the group's active config)."""
+    target = _group_target(world, group)
+    if desired.get("ScalingConfigurationId"):
+        config = world.configurations[desired["ScalingConfigurationId"]]
+        target = {"configuration_id": config["id"], "image_id": config["image_id"], "instance_type": None,
+                  "launch_template": None}
+    elif desired.get("ImageId"):
+        target["image_id"] = desired["ImageId"]
+    elif desired.get("LaunchTemplateId"):
+        version = desired.get("LaunchTemplateVersion") or "Default"
+        resolved = world.resolve_template_version(desired["LaunchTemplateId"], version)
+        target["launch_template"] = {"id": desired["LaunchTemplateId"], "version": resolved[0] if resolved else version}
+        if resolved is not None:
+            target["image_id"] = resolved[1]["image_id"]
+            target["instance_type"] = resolved[1]["instance_type"]
+        # A template the world does not declare is only carried: instances keep the current image.
+        target["instance_type"] = overrides[0] if overrides else target["instance_type"]
+    return target
+
+
+def _matches(instance, refresh):
+    """SkipMatching: the desired configuration id, the desired template version, or (simplified) the image."""
     if refresh.desired.get("ScalingConfigurationId"):
-        return world.configurations[refresh.desired["ScalingConfigurationId"]]["image_id"]
-    return world.configurations[refresh.original["configuration_id"]]["image_id"]
+        return instance.scaling_configuration_id == refresh.desired["ScalingConfigurationId"]
+    if refresh.desired.get("LaunchTemplateId"):
+        return instance.launch_template == refresh.target["launch_template"]
+    return instance.image_id == refresh.target["image_id"]
 
 
-def _replace(world, group, old_id, image_id, configuration_id, refresh_id, cause):
+def _replace(world, group, old_id, target, refresh_id, cause):
     old = world.instances.pop(old_id, None)
     if old is not None and old_id in group.instance_ids:
         position = group.instance_ids.index(old_id)
         group.instance_ids.remove(old_id)
     else:
         position = len(group.instance_ids)
-    new = world.create_instance(group, image_id, configuration_id, position)
+    new = world.create_instance(group, target["image_id"], target["configuration_id"], position,
+                                instance_type=target["instance_type"])
+    new.launch_template = dict(target["launch_template"]) if target["launch_template"] else None
     activity = world.record_activity(group, "Replace instance %s with %s." % (old_id, new.id), cause, [new.id])
     world.activities[-1]["InstanceRefreshTaskId"] = refresh_id
     return new.id, activity
+
+
+def _replace_wave(refresh, group, old_ids, target, cause):
+    """Replace `old_ids` from `target`. Returns (new ids, failure detail or "").
+
+    An image in faults.failing_refresh_images cannot start: nothing is replaced. An image in
+    faults.unhealthy_images starts but fails the health check: the new instances stay, the wave fails."""
+    world = refresh.world
+    faults = world.faults
+    image = target["image_id"]
+    if old_ids and image in (faults.get("failing_refresh_images") or []):
+        return [], "Failed to create instances from image %s to replace %s: the instances could not be started." % (
+            image, ", ".join(old_ids))
+    new_ids = []
+    for old_id in old_ids:
+        if old_id in world.instances:
+            new_id, _ = _replace(world, group, old_id, target, refresh.id, cause)
+            new_ids.append(new_id)
+    if new_ids and image in (faults.get("unhealthy_images") or []):
+        return new_ids, "The new instances %s created from image %s did not pass the health check." % (
+            ", ".join(new_ids), image)
+    return new_ids, ""
+
+
+def _fail(refresh, status, detail):
+    refresh.status, refresh.detail, refresh.ended = status, detail, refresh.world.now()
+    refresh.event = None
 
 
 def _next_wave(refresh):
@@ -117,7 +201,7 @@ def _next_wave(refresh):
         return
     group = world.groups.get(refresh.group_id)
     if group is None:
-        refresh.status, refresh.detail, refresh.ended = "Failed", "The scaling group no longer exists.", world.now()
+        _fail(refresh, "Failed", "The scaling group no longer exists.")
         return
     if not refresh.queue:
         _complete(refresh, group)
@@ -128,13 +212,13 @@ def _next_wave(refresh):
 
     def replaced():
         refresh.wave = []
-        configuration_id = refresh.desired.get("ScalingConfigurationId") or refresh.original["configuration_id"]
-        for old_id in wave:
-            if old_id in world.instances:
-                new_id, _ = _replace(world, group, old_id, _desired_image(world, refresh), configuration_id,
-                                     refresh.id, "Instance refresh %s." % refresh.id)
-                refresh.replaced.append(new_id)
-            refresh.finished += 1
+        new_ids, failure = _replace_wave(refresh, group, wave, refresh.target, "Instance refresh %s." % refresh.id)
+        refresh.replaced.extend(new_ids)
+        if failure:
+            refresh.queue[:0] = [i for i in wave if i in world.instances]
+            _fail(refresh, "Failed", failure)
+            return
+        refresh.finished += len(wave)
         percentage = refresh.finished * 100 // max(1, refresh.total)
         while refresh.next_checkpoint < len(refresh.checkpoints) and percentage >= refresh.checkpoints[refresh.next_checkpoint]:
             refresh.next_checkpoint += 1
@@ -153,14 +237,53 @@ def _resume(refresh):
 
 
 def _complete(refresh, group):
+    """On success the desired configuration becomes the group's active configuration (reference 3.7)."""
     world = refresh.world
-    if refresh.desired.get("ScalingConfigurationId"):
-        group.scaling_configuration_id = refresh.desired["ScalingConfigurationId"]
-    elif refresh.desired.get("ImageId"):
-        world.configurations[group.scaling_configuration_id]["image_id"] = refresh.desired["ImageId"]
+    desired = refresh.desired
+    if desired.get("ScalingConfigurationId"):
+        group.scaling_configuration_id = desired["ScalingConfigurationId"]
+        group.launch_template = None
+        group.launch_template_overrides = []
+    elif desired.get("ImageId"):
+        world.configurations[group.scaling_configuration_id]["image_id"] = desired["ImageId"]
+    elif desired.get("LaunchTemplateId"):
+        group.launch_template = {"id": desired["LaunchTemplateId"],
+                                 "version": desired.get("LaunchTemplateVersion") or "Default"}
+        group.launch_template_overrides = [{"InstanceType": t} for t in refresh.overrides]
     refresh.status = "Successful"
     refresh.ended = world.now()
     refresh.event = None
+
+
+def _check_eligible(group):
+    """Reference 3.7: ECS groups with the PRIORITY policy only, not in an Economical reclaim mode."""
+    reasons = []
+    if group.group_type != "ECS":
+        reasons.append("GroupType is %s (only ECS groups are supported)" % group.group_type)
+    if group.multi_az_policy != "PRIORITY":
+        reasons.append("MultiAZPolicy is %s (only PRIORITY is supported)" % group.multi_az_policy)
+    if group.scaling_policy in INELIGIBLE_SCALING_POLICIES:
+        reasons.append("ScalingPolicy is %s (%s is not supported)" % (
+            group.scaling_policy, INELIGIBLE_SCALING_POLICIES[group.scaling_policy]))
+    if reasons:
+        raise ApiError(INELIGIBLE_CODE, "The scaling group %s does not support instance refresh: %s." % (
+            group.id, "; ".join(reasons)))
+
+
+def _desired_configuration(req):
+    """DesiredConfiguration flattened (`DesiredConfiguration.ImageId`, the Tea SDK's form) or as JSON text."""
+    desired = req.prefixed("DesiredConfiguration")
+    overrides = [o.get("InstanceType") for o in req.objects("DesiredConfiguration.LaunchTemplateOverrides")]
+    as_json = req.json("DesiredConfiguration")
+    if isinstance(as_json, dict):
+        desired.update({k: str(v) for k, v in as_json.items() if isinstance(v, (str, int))})
+        overrides += [o.get("InstanceType") if isinstance(o, dict) else None
+                      for o in as_json.get("LaunchTemplateOverrides") or []]
+    if any(not t for t in overrides):
+        raise ApiError("InvalidParameter", "DesiredConfiguration.LaunchTemplateOverrides.N.InstanceType is required.")
+    desired = {k: v for k, v in desired.items() if k in ("ScalingConfigurationId", "ImageId", "LaunchTemplateId",
+                                                          "LaunchTemplateVersion") and v}
+    return desired, overrides
 
 
 @api("ess", "StartInstanceRefresh", mutating=True)
@@ -173,6 +296,7 @@ def start_instance_refresh(req):
         if group.state != "Active":
             raise ApiError("IncorrectScalingGroupStatus",
                            "The current status of the specified scaling group does not support this action.")
+        _check_eligible(group)
         if any(r.group_id == group.id and r.status in RUNNING for r in world.refreshes.values()):
             # [INFERRED] code; the rule "one running refresh per group" is documented.
             raise ApiError("OperationDenied", "An instance refresh task is already running in the scaling group.")
@@ -189,12 +313,14 @@ def start_instance_refresh(req):
         if checkpoints and (checkpoints != sorted(set(checkpoints)) or checkpoints[-1] != 100
                             or checkpoints[0] < 1):
             raise ApiError("InvalidParameter", "Checkpoints must be ascending percentages from 1 to 100, the last one 100.")
-        desired = req.prefixed("DesiredConfiguration")
-        desired = {k: v for k, v in desired.items() if k in ("ScalingConfigurationId", "ImageId", "LaunchTemplateId",
-                                                              "LaunchTemplateVersion") and v}
+        desired, overrides = _desired_configuration(req)
         kinds = [k for k in ("ScalingConfigurationId", "ImageId", "LaunchTemplateId") if desired.get(k)]
         if len(kinds) > 1:
             raise ApiError("InvalidParameter", "DesiredConfiguration.%s are mutually exclusive." % " and ".join(kinds))
+        if overrides and not desired.get("LaunchTemplateId"):
+            # [INFERRED] overrides belong to a launch template.
+            raise ApiError("InvalidParameter",
+                           "DesiredConfiguration.LaunchTemplateOverrides requires DesiredConfiguration.LaunchTemplateId.")
         if desired.get("ImageId"):
             if group.launch_template:
                 raise ApiError("InvalidParameter", "DesiredConfiguration.ImageId is not allowed for a scaling group that uses a launch template.")
@@ -205,16 +331,13 @@ def start_instance_refresh(req):
             if config["group_id"] != group.id:
                 raise ApiError("InvalidParameter", "The scaling configuration does not belong to the scaling group.")
         refresh = Refresh(world, group, desired, minimum, maximum, skip_matching, checkpoints, pause_minutes,
-                          req.get("Strategy"))
+                          req.get("Strategy"), overrides)
+        refresh.target = _desired_target(world, group, desired, overrides)  # raises for an unknown version
         # Standby, Protected and manually attached instances are ignored (reference 3.7).
         candidates = [world.instances[i] for i in group.instance_ids
                       if world.instances[i].lifecycle_state == "InService" and world.instances[i].creation_type == "AutoCreated"]
         if skip_matching:
-            if desired.get("ScalingConfigurationId"):
-                candidates = [i for i in candidates if i.scaling_configuration_id != desired["ScalingConfigurationId"]]
-            else:  # simplified matching for an image or the active configuration: compare the image
-                image = _desired_image(world, refresh)
-                candidates = [i for i in candidates if i.image_id != image]
+            candidates = [i for i in candidates if not _matches(i, refresh)]
         if not candidates:
             raise ApiError("InvalidInstance.NoInstanceNeedBeRefreshed", "No instance in the scaling group needs to be refreshed.")
         refresh.queue = [i.id for i in candidates]
@@ -252,6 +375,9 @@ def describe_instance_refreshes(req):
     if req.version == "2014-08-28":
         for item in items:
             item["Checkpoints"] = {"Checkpoint": item["Checkpoints"]}
+            overrides = item["DesiredConfiguration"].get("LaunchTemplateOverrides")
+            if overrides is not None:
+                item["DesiredConfiguration"]["LaunchTemplateOverrides"] = {"LaunchTemplateOverride": overrides}
         tasks = {"InstanceRefreshTask": items}
     else:
         tasks = items
@@ -259,14 +385,33 @@ def describe_instance_refreshes(req):
             "NextToken": token_for(start + size) if start + size < len(refreshes) else ""}
 
 
+
+
+def _later(req, refresh, transition):
+    """Apply `transition` now, or after faults.refresh_control_delay simulated seconds (a lagging read-back).
+
+    A delayed transition runs only if the task's status still allows it."""
+    world = req.world
+    delay = lookup_per_action(world.faults.get("refresh_control_delay") or {}, "ess", req.action) or 0
+    if delay <= 0:
+        transition()
+        return {}
+    world.schedule(delay, transition)
+    return {}
+
+
 @api("ess", "SuspendInstanceRefresh", mutating=True)
 def suspend_instance_refresh(req):
     refresh = _refresh(req)
-    if refresh.status not in ("Pending", "InProgress", "CheckpointPause"):
+    allowed = ("Pending", "InProgress", "CheckpointPause")
+    if refresh.status not in allowed:
         _wrong_status(refresh, "SuspendInstanceRefresh")
-    _stop_wave(refresh)
-    refresh.status = "Paused"
-    return {}
+
+    def suspend():
+        if refresh.status in allowed:
+            _stop_wave(refresh)
+            refresh.status = "Paused"
+    return _later(req, refresh, suspend)
 
 
 @api("ess", "ResumeInstanceRefresh", mutating=True)
@@ -274,48 +419,62 @@ def resume_instance_refresh(req):
     refresh = _refresh(req)
     if refresh.status not in ("Paused", "CheckpointPause"):
         _wrong_status(refresh, "ResumeInstanceRefresh")
-    _resume(refresh)
-    return {}
+    return _later(req, refresh, lambda: _resume(refresh))
 
 
 @api("ess", "CancelInstanceRefresh", mutating=True)
 def cancel_instance_refresh(req):
     refresh = _refresh(req)
-    if refresh.status not in ("Pending", "InProgress", "Paused", "CheckpointPause"):
+    allowed = ("Pending", "InProgress", "Paused", "CheckpointPause")
+    if refresh.status not in allowed:
         _wrong_status(refresh, "CancelInstanceRefresh")
-    _stop_wave(refresh)
-    refresh.status = "Cancelling"
 
-    def cancelled():
-        refresh.status = "Cancelled"
-        refresh.ended = refresh.world.now()
-    _schedule(refresh, SCHEDULE_SECONDS, cancelled)
-    return {}
+    def cancel():
+        if refresh.status not in allowed:
+            return
+        _stop_wave(refresh)
+        refresh.status = "Cancelling"
+
+        def cancelled():
+            refresh.status = "Cancelled"
+            refresh.ended = refresh.world.now()
+        _schedule(refresh, SCHEDULE_SECONDS, cancelled)
+    return _later(req, refresh, cancel)
 
 
 @api("ess", "RollbackInstanceRefresh", mutating=True)
 def rollback_instance_refresh(req):
     world = req.world
     refresh = _refresh(req)
-    if refresh.status not in ("InProgress", "Paused", "CheckpointPause", "Successful", "Failed", "Cancelled"):
+    allowed = ("InProgress", "Paused", "CheckpointPause", "Successful", "Failed", "Cancelled")
+    if refresh.status not in allowed:
         _wrong_status(refresh, "RollbackInstanceRefresh")
     if refresh.desired.get("LaunchTemplateVersion") in ("Default", "Latest"):
         raise ApiError("OperationDenied", "A refresh to launch template version Default or Latest cannot be rolled back.")
     group = world.group(refresh.group_id)
-    _stop_wave(refresh)
-    refresh.status = "RollbackInProgress"
-    refresh.queue = []
-    # The previous configuration becomes active again, then the refreshed instances are replaced from it.
-    group.scaling_configuration_id = refresh.original["configuration_id"]
-    world.configurations[group.scaling_configuration_id]["image_id"] = refresh.original["image_id"]
-    to_restore = [i for i in refresh.replaced if i in world.instances]
 
-    def rolled_back():
-        for instance_id in to_restore:
-            _replace(world, group, instance_id, refresh.original["image_id"], refresh.original["configuration_id"],
-                     refresh.id, "Rollback of instance refresh %s." % refresh.id)
-        refresh.status = "RollbackSuccessful"
-        refresh.ended = world.now()
-        refresh.event = None
-    _schedule(refresh, REPLACE_SECONDS * max(1, -(-len(to_restore) // _wave_size(refresh))), rolled_back)
-    return {}
+    def rollback():
+        if refresh.status not in allowed or world.groups.get(group.id) is not group:
+            return
+        _stop_wave(refresh)
+        refresh.status = "RollbackInProgress"
+        refresh.queue = []
+        # The previous configuration becomes active again, then the refreshed instances are replaced from it.
+        original = refresh.original
+        group.scaling_configuration_id = original["configuration_id"]
+        world.configurations[group.scaling_configuration_id]["image_id"] = original["image_id"]
+        group.launch_template = dict(original["launch_template"]) if original["launch_template"] else None
+        group.launch_template_overrides = [dict(o) for o in original["launch_template_overrides"]]
+        to_restore = [i for i in refresh.replaced if i in world.instances]
+
+        def rolled_back():
+            _, failure = _replace_wave(refresh, group, to_restore, original["target"],
+                                       "Rollback of instance refresh %s." % refresh.id)
+            if failure:
+                _fail(refresh, "RollbackFailed", failure)
+                return
+            refresh.status = "RollbackSuccessful"
+            refresh.ended = world.now()
+            refresh.event = None
+        _schedule(refresh, REPLACE_SECONDS * max(1, -(-len(to_restore) // _wave_size(refresh))), rolled_back)
+    return _later(req, refresh, rollback)

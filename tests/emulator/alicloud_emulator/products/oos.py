@@ -218,25 +218,51 @@ def cancel_execution(req):
 @api("oos", "GetTemplate")
 def get_template(req):
     name = req.require("TemplateName")
+    versions = req.world.oos_packages.get(name)
+    if versions and name not in templates.ACTIONS:
+        number = templates.package_version(name, versions, req.get("TemplateVersion"))
+        return {"Content": templates.package_content(name, versions, number),
+                "Template": templates.package_summary(name, versions, number)}
     templates.require(name, req.get("TemplateVersion"))
     return {"Content": templates.content(name), "Template": templates.summary(name)}
+
+
+@api("oos", "ListTemplateVersions")
+def list_template_versions(req):
+    name = req.require("TemplateName")
+    versions = req.world.oos_packages.get(name)
+    if versions and name not in templates.ACTIONS:
+        numbers = range(len(versions), 0, -1)  # newest first (INFERRED order)
+        items = [templates.package_summary(name, versions, n) for n in numbers]
+    else:
+        templates.require(name)
+        items = [templates.summary(name)]
+    fields = ("TemplateVersion", "VersionName", "Description", "TemplateFormat", "UpdatedBy", "UpdatedDate")
+    page, size, next_token = _paginate(req, [{k: item[k] for k in fields} for item in items], 1, 100, 50)
+    return {"TemplateVersions": page, "MaxResults": size, "NextToken": next_token}
 
 
 @api("oos", "ListTemplates")
 def list_templates(req):
     names = [n for n in templates.ACTIONS]
+    if req.get("TemplateType") == "Package":  # packages are listed only when asked for by type
+        names = sorted(req.world.oos_packages)
     if req.get("TemplateName"):
         names = [n for n in names if req.get("TemplateName") in n]
     if req.get("ShareType") and req.get("ShareType") != "Public":
         names = []
-    if req.get("TemplateType") and req.get("TemplateType") != "Automation":
+    if req.get("TemplateType") not in (None, "Automation", "Package"):
         names = []
     if req.get("Category") and req.get("Category") != "elastic_manage":
         names = []
     page, size, next_token = _paginate(req, sorted(names), 20, 100, 50)
     items = []
     for name in page:
-        item = templates.summary(name)
+        if name in templates.ACTIONS:
+            item = templates.summary(name)
+        else:
+            versions = req.world.oos_packages[name]
+            item = templates.package_summary(name, versions, len(versions))
         item.update(Category="elastic_manage", Popularity=10, TotalExecutionCount=0, IsFavorite=False,
                     Publisher="ACS", Constraints="")
         items.append(item)
@@ -265,7 +291,7 @@ def list_instance_package_states(req):
         versions = world.oos_packages.get(name, [])
         number = versions.index(package["version"]) + 1 if package["version"] in versions else 0
         states.append({
-            "TemplateName": name, "TemplateId": "t-pkg" + name.replace("-", "")[:13],
+            "TemplateName": name, "TemplateId": templates.package_template_id(name),
             "TemplateVersion": "v%d" % number, "TemplateVersionName": package["version"],
             "TemplateCategory": "Public", "Publisher": "ACS", "Description": "",
             "Parameters": {}, "ConfigurationInfo": "", "UpdateTime": iso(package["updated"]),
