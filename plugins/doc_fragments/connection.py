@@ -56,14 +56,20 @@ options:
     type: dict
     suboptions:
       role_arn:
-        description: ARN of the RAM role, for example V(acs:ram::123456789012:role/rollout).
+        description:
+          - ARN of the RAM role, for example V(acs:ram::123456789012:role/rollout).
+          - Required when O(assume_role) is given, unless the environment variable E(ALICLOUD_ASSUME_ROLE_ARN)
+            or E(ALIBABA_CLOUD_ROLE_ARN) is set.
+          - When O(assume_role) is not given and one of these variables is set, the role is assumed anyway
+            (with the defaults below).
         type: str
-        required: true
       session_name:
-        description: Role session name recorded in ActionTrail.
+        description:
+          - Role session name recorded in ActionTrail.
+          - Defaults to E(ALIBABA_CLOUD_ROLE_SESSION_NAME) if set, else V(ansible-alicloud-rollout).
         type: str
       duration_seconds:
-        description: Lifetime of the temporary credentials (900 to the role's maximum).
+        description: Lifetime of the temporary credentials, 900 to 43200 and at most the role's maximum (checked locally).
         type: int
         default: 3600
       policy:

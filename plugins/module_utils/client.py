@@ -70,6 +70,11 @@ ESS_CENTRAL_REGIONS = frozenset((
 ))
 DEFAULT_CONFIG_FILE = "~/.aliyun/config.json"
 DEFAULT_SESSION_NAME = "ansible-alicloud-rollout"
+# Read when assume_role.role_arn is not given; setting one alone turns assume_role on (AWX, CI).
+ROLE_ARN_ENV = ("ALICLOUD_ASSUME_ROLE_ARN", "ALIBABA_CLOUD_ROLE_ARN")
+ROLE_SESSION_NAME_ENV = "ALIBABA_CLOUD_ROLE_SESSION_NAME"
+# STS AssumeRole accepts 900 s up to the role's maximum session duration, at most 12 h.
+ASSUME_ROLE_DURATION_RANGE = (900, 43200)
 CONNECT_TIMEOUT_MS = 10000
 READ_TIMEOUT_MS = 30000
 
@@ -84,7 +89,7 @@ def connection_argument_spec():
         profile=dict(type="str"),
         config_file=dict(type="path"),
         assume_role=dict(type="dict", options=dict(
-            role_arn=dict(type="str", required=True),
+            role_arn=dict(type="str"),
             session_name=dict(type="str"),
             duration_seconds=dict(type="int", default=3600),
             policy=dict(type="str"),
@@ -213,10 +218,22 @@ def resolve_credentials(params, environ):
     if creds is None:
         creds = Credentials("default", "alibabacloud-credentials default chain")
     assume = params.get("assume_role")
-    if assume:
-        role = Credentials("ram_role_arn", "assume_role option", role_arn=assume["role_arn"],
-                           session_name=assume.get("session_name") or DEFAULT_SESSION_NAME,
-                           duration_seconds=assume.get("duration_seconds") or 3600,
+    env_role_arn = next((environ[name] for name in ROLE_ARN_ENV if environ.get(name)), None)
+    if assume is None and env_role_arn:
+        assume = {}
+    if assume is not None:
+        role_arn = assume.get("role_arn") or env_role_arn
+        if not role_arn:
+            raise ConfigurationError("assume_role needs role_arn (or env %s)." % " / ".join(ROLE_ARN_ENV))
+        duration = assume.get("duration_seconds") or 3600
+        low, high = ASSUME_ROLE_DURATION_RANGE
+        if not low <= duration <= high:
+            raise ConfigurationError("assume_role.duration_seconds must be between %d and %d (got %d)." % (
+                low, high, duration))
+        role = Credentials("ram_role_arn", "assume_role option", role_arn=role_arn,
+                           session_name=(assume.get("session_name") or environ.get(ROLE_SESSION_NAME_ENV)
+                                         or DEFAULT_SESSION_NAME),
+                           duration_seconds=duration,
                            policy=assume.get("policy"), external_id=assume.get("external_id"))
         role.base = creds
         role.region = creds.region

@@ -42,6 +42,10 @@ ADVICE = {
     "IncorrectScalingGroupStatus": "The scaling group's state does not allow this action (is it disabled, or "
                                    "is a scaling activity running?). Enable the group or wait and retry.",
     "EntityNotExists.Template": "No such OOS template in this region. Check template_name / template_version.",
+    "EntityNotExists.TemplateVersion": "This OOS template has no such version in this region. Check "
+                                       "template_version (omit it to use the latest version).",
+    "MissingSecurityToken": "The AccessKey is an STS (STS.*) key and needs its security token. Give "
+                            "security_token (or ALIBABA_CLOUD_SECURITY_TOKEN / ALICLOUD_SECURITY_TOKEN).",
     "EntityNotExists.Execution": "No such OOS execution in this region. Check the execution id and region.",
     "EntityNotExists.Role": "The RAM role does not exist. Check the role ARN.",
     "IdempotentParameterMismatch": "The same client token was used with different parameters.",

@@ -60,6 +60,10 @@ class RolloutConflict(Exception):
 
 # ---------------------------------------------------------------- template choice and validation
 
+# INFERRED from the ECS RunCommand docs (CommandContent up to 16 KB before Base64 encoding).
+SCRIPT_MAX_BYTES = 16 * 1024
+
+
 def choose_kind(params):
     """image | script | package, from what the user asked (or from a custom template's name)."""
     asked = [kind for kind, present in (
@@ -102,6 +106,12 @@ def validate(params, kind):
                 name, ", ".join(unknown), ", ".join(PROCESSES)))
     if kind == "script" and not rollback and not (params.get("invoke_script") or "").strip():
         raise ValidationError("invoke_script must not be empty.")
+    for name in ("invoke_script", "rollback_script"):
+        size = len((params.get(name) or "").encode("utf-8"))
+        if size > SCRIPT_MAX_BYTES:
+            raise ValidationError("%s is %d bytes; ECS RunCommand accepts at most %d bytes of script. Ship a "
+                                  "larger script as a file (OSS, a package) and call it."
+                                  % (name, size, SCRIPT_MAX_BYTES))
     if kind != "script" and params.get("rollback_script") is not None and params.get("invoke_script") is None \
             and not rollback:
         raise ValidationError("rollback_script goes with invoke_script.")

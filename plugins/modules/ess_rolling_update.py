@@ -625,6 +625,9 @@ class Rollout:
                 self._restore_configuration(config_change)
             self.finish()
 
+        if not self.rollback:
+            self._check_inputs_exist(ids, template_name, config_needs_change)
+
         generation = ru.generation_marker(rollouts, template_name, parameters)
         token = params.get("client_token") or ru.client_token(
             self.oos.region, template_name, params.get("template_version"), parameters, generation, fingerprint)
@@ -653,6 +656,45 @@ class Rollout:
         if self.rollback and config_needs_change:
             self._restore_configuration(config_change)
         return self._wait_and_report(execution)
+
+    def _check_inputs_exist(self, ids, template_name, config_needs_change):
+        """Read-only checks so bad input fails before StartExecution instead of inside the template."""
+        params, group_id = self.params, self.params["scaling_group_id"]
+        if not ids and not (self.kind == "image" and config_needs_change):
+            self.finish(failed_msg="Scaling group %s has no instance in lifecycle_state %s; nothing to roll out "
+                        "(no execution started)." % (group_id, ", ".join(params["lifecycle_state"])))
+        version = params.get("template_version")
+        try:
+            oos_api.get_template(self.oos, template_name, version)
+        except AlicloudApiError as error:
+            if not (error.code or "").startswith("EntityNotExists"):
+                raise
+            what = "version %s of OOS template %s" % (version, template_name) if version and \
+                error.code == "EntityNotExists.TemplateVersion" else "OOS template %s%s" % (
+                    template_name, " (version %s)" % version if version else "")
+            self.module.fail_api(error, msg="%s does not exist in region %s; no execution started" % (
+                what, self.oos.region), **self.result)
+        if self.kind == "image":
+            self._check_image_exists(self.parameters["imageId"])
+
+    def _check_image_exists(self, image_id):
+        ecs = self.module.client("ecs")
+        try:
+            body = ecs.rpc("DescribeImages", {"ImageId": image_id})
+        except AlicloudApiError as error:
+            if error.code and error.code.startswith("InvalidImageId"):
+                body = {}
+            elif error.code and error.code.startswith("Forbidden"):
+                # Best effort: the check is skipped for identities without ecs:DescribeImages.
+                self.module.warn("Could not check that image %s exists (ecs:DescribeImages denied: %s)." % (
+                    image_id, error.code))
+                return
+            else:
+                raise
+        images = (body.get("Images") or {}).get("Image") or []
+        if not any(image.get("ImageId") == image_id for image in images):
+            self.finish(failed_msg="image_id %s does not exist (or is not available) in region %s; no execution "
+                        "started (DescribeImages RequestId %s)." % (image_id, ecs.region, body.get("RequestId")))
 
     def _restore_configuration(self, config_change):
         """Image rollback: new scale-outs must get the source image again (the template leaves the new one)."""

@@ -1,4 +1,8 @@
 """ApiClient: SDK answers become dicts, SDK errors become AlicloudApiError, and retries follow the policy."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from alibabacloud_tea_openapi.exceptions import ServerException
 
 from ansible_collections.alicloud.rollout.plugins.module_utils.client import ApiClient
@@ -50,7 +54,7 @@ def test_typed_sdk_response_becomes_a_dict_and_runtime_is_passed():
 
 
 def test_generic_call_api_answer_is_unwrapped():
-    invoke, _ = flaky([{"body": {"Regions": {}}, "headers": {}, "statusCode": 200}])
+    invoke, dummy = flaky([{"body": {"Regions": {}}, "headers": {}, "statusCode": 200}])
     assert client().call("DescribeRegions", invoke) == {"Regions": {}}
 
 
@@ -58,7 +62,7 @@ def test_read_is_retried_and_secrets_are_scrubbed_from_errors():
     invoke, calls = flaky([unavailable(), Response({"ok": True})])
     assert client().call("ListExecutions", invoke) == {"ok": True}
     assert len(calls) == 2
-    invoke, _ = flaky([unavailable()] * 10)
+    invoke, dummy = flaky([unavailable()] * 10)
     try:
         client().call("ListExecutions", invoke)
     except AlicloudApiError as error:

@@ -1,4 +1,7 @@
 """Credential precedence, region and endpoint resolution (no API calls)."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import json
 
 import pytest
@@ -164,3 +167,35 @@ def test_validate_certs_false_turns_off_tls_verification_only_then():
     on = Connection(params(region="r"), environ=ENV_NEW).client("ess")
     off = Connection(params(region="r", validate_certs=False), environ=ENV_NEW).client("ess")
     assert not on.runtime.ignore_ssl and off.runtime.ignore_ssl
+
+
+def assume_role_option(**values):
+    option = {"role_arn": None, "session_name": None, "duration_seconds": 3600, "policy": None, "external_id": None}
+    option.update(values)
+    return option
+
+
+@pytest.mark.parametrize("variable", ["ALICLOUD_ASSUME_ROLE_ARN", "ALIBABA_CLOUD_ROLE_ARN"])
+def test_role_arn_from_environment_turns_assume_role_on(variable):
+    env = dict(ENV_NEW, **{variable: "acs:ram::1:role/from-env", "ALIBABA_CLOUD_ROLE_SESSION_NAME": "awx-job-7"})
+    creds = resolve_credentials(params(), env)
+    assert (creds.kind, creds.role_arn, creds.session_name) == ("ram_role_arn", "acs:ram::1:role/from-env", "awx-job-7")
+    assert creds.base.access_key_id == "env-new-id"
+
+
+def test_role_arn_option_wins_over_environment():
+    env = dict(ENV_NEW, ALICLOUD_ASSUME_ROLE_ARN="acs:ram::1:role/from-env")
+    creds = resolve_credentials(params(assume_role=assume_role_option(role_arn="acs:ram::1:role/option")), env)
+    assert creds.role_arn == "acs:ram::1:role/option"
+
+
+def test_assume_role_without_any_role_arn_fails_naming_the_variables():
+    with pytest.raises(ConfigurationError, match="ALICLOUD_ASSUME_ROLE_ARN"):
+        resolve_credentials(params(assume_role=assume_role_option()), ENV_NEW)
+
+
+@pytest.mark.parametrize("seconds", [899, 43201])
+def test_assume_role_duration_outside_the_sts_range_fails_locally(seconds):
+    with pytest.raises(ConfigurationError, match="duration_seconds"):
+        resolve_credentials(params(assume_role=assume_role_option(role_arn="acs:ram::1:role/r",
+                                                                  duration_seconds=seconds)), ENV_NEW)

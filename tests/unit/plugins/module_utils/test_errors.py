@@ -1,4 +1,7 @@
 """SDK exceptions become one AlicloudApiError that says what to do, without secrets."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 from darabonba.exceptions import UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
@@ -97,3 +100,8 @@ def test_empty_default_credential_chain_is_reported_as_no_credentials():
     assert error.code == "NoCredentials"
     assert not error.is_transient
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in error.advice
+
+
+def test_advice_for_a_missing_template_version_and_a_missing_sts_token():
+    assert "template_version" in advice_for("EntityNotExists.TemplateVersion")
+    assert "security_token" in advice_for("MissingSecurityToken")

@@ -1,4 +1,8 @@
 """Paging helpers collect every page in both Alibaba Cloud styles."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.alicloud.rollout.plugins.module_utils import paging

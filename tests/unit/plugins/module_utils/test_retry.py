@@ -1,4 +1,8 @@
 """Retry policy: what is retried, how long it waits, and that mutating calls are protected."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.alicloud.rollout.plugins.module_utils.errors import AlicloudApiError
@@ -57,7 +61,7 @@ def test_client_errors_are_not_retried(code, status):
 
 def test_attempts_are_bounded_and_last_error_raised():
     retry, sleeps = policy(max_attempts=3)
-    func = Flaky(*[api_error("ServiceUnavailable", 503) for _ in range(5)])
+    func = Flaky(*[api_error("ServiceUnavailable", 503) for dummy in range(5)])
     with pytest.raises(AlicloudApiError):
         retry.call(func)
     assert func.calls == 3
@@ -66,7 +70,7 @@ def test_attempts_are_bounded_and_last_error_raised():
 
 def test_mutating_call_without_token_is_not_repeated_after_5xx_or_network_error():
     for error in (api_error("InternalError", 500), api_error("NetworkError", None)):
-        retry, _ = policy()
+        retry, dummy = policy()
         func = Flaky(error)
         with pytest.raises(AlicloudApiError):
             retry.call(func, safe_to_repeat=False)
@@ -74,7 +78,7 @@ def test_mutating_call_without_token_is_not_repeated_after_5xx_or_network_error(
 
 
 def test_mutating_call_is_repeated_after_throttling_because_the_gateway_refused_it():
-    retry, _ = policy()
+    retry, dummy = policy()
     func = Flaky(api_error("Throttling.User"))
     assert retry.call(func, safe_to_repeat=False) == "ok"
     assert func.calls == 2

@@ -1,4 +1,7 @@
 """Pure logic of ess_rolling_update: template choice, validation, parameters, batches, tokens, history."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
@@ -184,3 +187,11 @@ def test_progress_marker_moves_with_finished_tasks_and_status():
     assert ru.progress_marker(first) != ru.progress_marker(later)
     assert ru.progress_marker(first) == ru.progress_marker(dict(first))
     assert ru.progress_marker({"Status": "Running"}) != ru.progress_marker({"Status": "Waiting"})
+
+
+@pytest.mark.parametrize("option", ["invoke_script", "rollback_script"])
+def test_a_script_over_the_run_command_limit_is_refused_naming_option_and_size(option):
+    given = params(**dict({"invoke_script": "echo ok"}, **{option: "x" * (ru.SCRIPT_MAX_BYTES + 1)}))
+    with pytest.raises(ru.ValidationError, match="%s is %d bytes" % (option, ru.SCRIPT_MAX_BYTES + 1)):
+        ru.validate(given, "script")
+    ru.validate(dict(given, **{option: "x" * ru.SCRIPT_MAX_BYTES}), "script")

@@ -1,4 +1,8 @@
 """Waiter: predicates, timeout with the last execution, and the adaptive poll policy on a simulated clock."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.alicloud.rollout.plugins.module_utils import waiter
@@ -85,8 +89,8 @@ def test_wait_returns_terminal_execution():
 
 def test_wait_stops_on_pause_unless_told_not_to():
     clock = SimClock()
-    execution, _, _ = wait_for(SimRollout(clock, [20, 20, 20], pause_after=1), PollPolicy(), 600,
-                               clock=clock, sleep=clock.sleep)
+    execution, dummy, dummy2 = wait_for(SimRollout(clock, [20, 20, 20], pause_after=1), PollPolicy(), 600,
+                                        clock=clock, sleep=clock.sleep)
     assert execution["Status"] == "Waiting"
     clock = SimClock()
     with pytest.raises(WaitTimeout):
@@ -118,7 +122,7 @@ def test_policy_without_estimate_backs_off_to_the_cap():
     delays = []
     now = 0.0
     policy.record(now, "m")
-    for _ in range(10):
+    for dummy in range(10):
         delay = policy.next_delay(now)
         delays.append(delay)
         now += delay
