@@ -86,11 +86,14 @@ def test_clock_runs_events_in_time_order_and_cancels():
     fired = []
     done = threading.Event()
     try:
-        clock.call_later(30, lambda: fired.append("b"))
-        clock.call_later(10, lambda: fired.append("a"))
-        cancelled = clock.call_later(20, lambda: fired.append("cancelled"))
+        # Due times share one origin, far enough ahead that a busy machine cannot reorder them by
+        # delaying the scheduling lines themselves.
+        origin = clock.now()
+        clock.call_at(origin + 300, lambda: fired.append("b"))
+        clock.call_at(origin + 100, lambda: fired.append("a"))
+        cancelled = clock.call_at(origin + 200, lambda: fired.append("cancelled"))
         cancelled.cancel()
-        clock.call_later(40, done.set)
+        clock.call_at(origin + 400, done.set)
         assert done.wait(10)
         assert fired == ["a", "b"]
     finally:

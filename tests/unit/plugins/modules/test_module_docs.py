@@ -1,4 +1,8 @@
 """DOCUMENTATION of the core modules matches their argument specs (what validate-modules checks)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import importlib
 
 import pytest
