@@ -256,3 +256,28 @@ def test_rollback_playbook_undoes_a_paused_image_rollout(emulator, tmp_path):
     assert invoke["status"] == "Cancelled"
     [rollback] = rollouts(emulator, "rollback")
     assert rollback["status"] == "Success"
+
+
+def test_rerun_after_a_rollback_of_the_same_request_stops_until_a_retry_is_asked_for(emulator):
+    emulator.set_faults({"unhealthy_images": [BAD_IMAGE]})
+    first = run_playbook(emulator, "update_image.yml", image_id=BAD_IMAGE, canary=True, health_url=health_url(emulator))
+    assert first.returncode != 0
+    [invoke] = rollouts(emulator, "invoke")
+    [rollback] = rollouts(emulator, "rollback")
+
+    again = run_playbook(emulator, "update_image.yml", image_id=BAD_IMAGE, canary=True, health_url=health_url(emulator))
+
+    assert again.returncode != 0
+    text = output(again)
+    assert "(execution %s) was rolled back by execution %s" % (invoke["id"], rollback["id"]) in text
+    assert "rolling_update_retry_after_rollback=true" in text
+    assert len(rollouts(emulator, "invoke")) == 1
+    assert_group_clean(group_state(emulator))
+
+    retried = run_playbook(emulator, "update_image.yml", image_id=BAD_IMAGE, canary=True,
+                           health_url=health_url(emulator), retry_after_rollback=True)
+
+    assert retried.returncode != 0
+    assert "Health gate (batch) failed" in output(retried)
+    assert len(rollouts(emulator, "invoke")) == 2
+    assert group_state(emulator)["scaling_configuration"]["image_id"] == OLD_IMAGE
