@@ -19,6 +19,9 @@ THROTTLING_CODES = ("Rejected.Throttling",)
 THROTTLING_PREFIX = "Throttling"
 TRANSIENT_CODES = ("ServiceUnavailable", "InternalError", "ServiceBusy")
 NETWORK_ERROR_CODE = "NetworkError"
+# The endpoint's certificate was refused: not transient, so never retried.
+TLS_VERIFICATION_CODE = "TlsVerificationFailed"
+_TLS_VERIFICATION_MARKERS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
 NO_CREDENTIALS_CODE = "NoCredentials"
 
 # What to do about the codes people actually hit; matched exactly first, then by prefix.
@@ -41,7 +44,8 @@ ADVICE = {
     "InvalidScalingGroupId.NotFound": "No such scaling group in this region. Check scaling_group_id and region.",
     "IncorrectScalingGroupStatus": "The scaling group's state does not allow this action (is it disabled, or "
                                    "is a scaling activity running?). Enable the group or wait and retry.",
-    "EntityNotExists.Template": "No such OOS template in this region. Check template_name / template_version.",
+    "EntityNotExists.Template": "No such OOS template (or OOS package) in this region. Check template_name / "
+                                "template_version, or package_name, and the region.",
     "EntityNotExists.TemplateVersion": "This OOS template has no such version in this region. Check "
                                        "template_version (omit it to use the latest version).",
     "MissingSecurityToken": "The AccessKey is an STS (STS.*) key and needs its security token. Give "
@@ -58,6 +62,9 @@ ADVICE = {
     NO_CREDENTIALS_CODE: "No credentials were found. Give access_key_id/access_key_secret, set "
                          "ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY/"
                          "ALICLOUD_SECRET_KEY), or name a profile of ~/.aliyun/config.json.",
+    TLS_VERIFICATION_CODE: "The endpoint's TLS certificate could not be verified. Use an endpoint whose certificate "
+                           "a trusted CA issued, or add your CA to the trust store the SDK reads (the certifi CA "
+                           "bundle); validate_certs: false only for a test endpoint you control.",
     NETWORK_ERROR_CODE: "The endpoint could not be reached. Check endpoint_url / endpoints, DNS, proxies "
                         "and network access to Alibaba Cloud.",
 }
@@ -147,6 +154,9 @@ class AlicloudApiError(Exception):
         if type(exc).__name__ == "CredentialException":
             # alibabacloud-credentials found nothing in its default chain (raised before any request).
             return cls(NO_CREDENTIALS_CODE, scrub(str(exc), secrets), operation=operation, product=product)
+        if _is_tls_verification_failure(exc):
+            return cls(TLS_VERIFICATION_CODE, scrub(_describe_network_error(exc), secrets),
+                       operation=operation, product=product)
         inner = getattr(exc, "inner_exception", None)
         if inner is not None and inner is not exc:
             # UnretryableException wraps the real cause (a network error, or an API error).
@@ -186,6 +196,31 @@ class AlicloudApiError(Exception):
 
 class ConfigurationError(Exception):
     """The connection could not be set up from the options, environment or profile (no API call made)."""
+
+
+def _causes(exc, limit=10):
+    """The exception and what it wraps (SDK ``inner_exception``, ``__cause__``, ``__context__``, exception args)."""
+    seen, todo = [], [exc]
+    while todo and len(seen) < limit:
+        current = todo.pop(0)
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        todo.extend([getattr(current, "inner_exception", None), current.__cause__, current.__context__])
+        todo.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return seen
+
+
+def _is_tls_verification_failure(exc):
+    for cause in _causes(exc):
+        if type(cause).__name__ == "SSLCertVerificationError":
+            return True
+        if getattr(cause, "status_code", None) or isinstance(getattr(cause, "data", None), dict):
+            continue  # the service answered: its message is not about this connection
+        text = str(cause)
+        if any(marker in text for marker in _TLS_VERIFICATION_MARKERS):
+            return True
+    return False
 
 
 def _describe_network_error(exc):

@@ -22,6 +22,8 @@ try:
 except ImportError:  # pragma: no cover - AlicloudModule reports the missing SDK
     ess_models = None
 
+# The ESS code for "the group's state does not allow this", used for an Inactive group found by the module.
+INCORRECT_GROUP_STATUS = "IncorrectScalingGroupStatus"
 ALL_PROCESSES = ["ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction"]
 
 
@@ -34,11 +36,24 @@ def describe_scaling_groups(ess, scaling_group_ids=None, scaling_group_name=None
     return number_pages(fetch, "ScalingGroups", page_size=50)
 
 
-def describe_scaling_group(ess, scaling_group_id):
-    """The group, or raise InvalidScalingGroupId.NotFound (the API answers an empty list)."""
+def describe_scaling_group(ess, scaling_group_id, include_inactive=False):
+    """The group, or raise InvalidScalingGroupId.NotFound (the API answers an empty list).
+
+    ESS leaves Inactive groups out of an answer that names them, so a group not found by id is looked for in the
+    listing of the region: an Inactive one is returned with ``include_inactive``, else reported as Inactive.
+    """
     for group in describe_scaling_groups(ess, scaling_group_ids=[scaling_group_id]):
         if group.get("ScalingGroupId") == scaling_group_id:
             return group
+    for group in describe_scaling_groups(ess):
+        if group.get("ScalingGroupId") != scaling_group_id:
+            continue
+        if include_inactive:
+            return group
+        raise AlicloudApiError(INCORRECT_GROUP_STATUS,
+                               "The scaling group %s is %s (disabled); enable it (ESS EnableScalingGroup) first." % (
+                                   scaling_group_id, group.get("LifecycleState") or "Inactive"),
+                               operation="DescribeScalingGroups", product="ess")
     raise AlicloudApiError("InvalidScalingGroupId.NotFound",
                            "The specified scaling group %s does not exist in region %s." % (
                                scaling_group_id, ess.region),

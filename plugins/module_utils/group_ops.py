@@ -16,6 +16,7 @@ __metaclass__ = type
 
 from . import ess as ess_api
 from . import oos as oos_api
+from .errors import AlicloudApiError
 
 try:
     from alibabacloud_ess20220222 import models as ess_models
@@ -109,7 +110,8 @@ def group_facts(group, configuration=None, instances=None):
 def describe_group_facts(ess, ecs, scaling_group_id=None, scaling_group_name=None, include_instances=True):
     """Facts of the matching groups (one by id, or all by name / all in the region). API calls."""
     if scaling_group_id:
-        groups = [ess_api.describe_scaling_group(ess, scaling_group_id)]
+        # Facts are wanted for an Inactive group too (its state is one of them).
+        groups = [ess_api.describe_scaling_group(ess, scaling_group_id, include_inactive=True)]
     else:
         groups = ess_api.describe_scaling_groups(ess, scaling_group_name=scaling_group_name)
     found = []
@@ -204,10 +206,62 @@ def failed_task_execution_id(oos, execution_id):
     return failed[-1].get("TaskExecutionId")
 
 
-def act_on_execution(oos, execution_id, action, task_execution_id=None, note=None):
+def _still_waiting_as_before(execution, action, before):
+    """True when ``action`` has visibly not taken effect: the execution waits as it did ``before``."""
+    if execution_decision(execution, action)[0] != "act":
+        return False
+    # A later pause of the same kind has other counters (a batch finished since): the action landed.
+    return before is None or execution.get("Counters") == before.get("Counters")
+
+
+def _landed(execution, action, before):
+    """True when a re-read shows that ``action`` took effect."""
+    if execution is None:
+        return False
+    decision = execution_decision(execution, action)[0]
+    return decision == "ok" or (decision == "act" and not _still_waiting_as_before(execution, action, before))
+
+
+def notify_once(send, read, action, before, policy):
+    """Send a NotifyExecution so it takes effect once, though it has no ClientToken.
+
+    After a 5xx or a dropped connection it is unknown whether the call landed: re-read the execution; if it shows
+    the action took effect, that is success, if it still waits as ``before``, send again (up to
+    ``policy.max_attempts`` sends). A repeat refused with an InvalidStatus* code means an earlier send landed
+    after all, when a re-read confirms it. Returns the number of sends.
+    """
+    attempt, uncertain = 1, False
+    while True:
+        try:
+            send()
+            return attempt
+        except AlicloudApiError as error:
+            if uncertain and (error.code or "").startswith("InvalidStatus"):
+                if _landed(read(), action, before):
+                    return attempt
+                raise
+            # Throttling was already retried by the client layer (the gateway refused those sends).
+            if error.is_throttling or not error.is_transient or attempt >= policy.max_attempts:
+                raise
+            current = read()
+            if _landed(current, action, before):
+                return attempt
+            if current is None or not _still_waiting_as_before(current, action, before):
+                raise
+            uncertain = True
+            policy.pause(attempt, error.retry_after)
+            attempt += 1
+
+
+def act_on_execution(oos, execution_id, action, task_execution_id=None, note=None, before=None):
+    """Cancel, or notify ``action``; ``before`` is the execution as read to decide (guards a repeated notify)."""
     notify_type = EXECUTION_ACTIONS[action][0]
     if notify_type is None:
         oos_api.cancel_execution(oos, execution_id)
         return
-    oos_api.notify_execution(oos, execution_id, notify_type, task_execution_id=task_execution_id,
-                             notify_note=note)
+
+    def send():
+        oos_api.notify_execution(oos, execution_id, notify_type, task_execution_id=task_execution_id,
+                                 notify_note=note)
+
+    notify_once(send, lambda: oos_api.get_execution(oos, execution_id), action, before, oos.retry_policy)

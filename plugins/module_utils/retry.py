@@ -59,6 +59,11 @@ class RetryPolicy:
             return True
         return safe_to_repeat and error.is_transient
 
+    def pause(self, attempt, retry_after=None):
+        """Sleep before attempt ``attempt + 1``, for callers that run their own guarded retry loop."""
+        self._sleep(self.backoff(attempt, retry_after))
+        self.retries_done += 1
+
     def call(self, func, safe_to_repeat=True):
         """Run ``func()`` (which raises AlicloudApiError) with retries; return its result."""
         attempt = 1
@@ -68,6 +73,5 @@ class RetryPolicy:
             except AlicloudApiError as error:
                 if attempt >= self.max_attempts or not self.should_retry(error, safe_to_repeat):
                     raise
-                self._sleep(self.backoff(attempt, error.retry_after))
-                self.retries_done += 1
+                self.pause(attempt, error.retry_after)
                 attempt += 1

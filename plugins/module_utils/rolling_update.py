@@ -19,6 +19,7 @@ import json
 
 from . import ess as ess_api
 from . import oos as oos_api
+from .errors import AlicloudApiError
 from .waiter import TERMINAL_STATUSES
 
 TEMPLATES = {
@@ -257,6 +258,18 @@ def instance_packages(oos, instance_ids, package_name):
     return versions
 
 
+def known_package_version(versions, wanted):
+    """The entry of ListTemplateVersions that ``wanted`` names, or None.
+
+    INFERRED: C(packageVersion) of ACS-ESS-RollingUpdateByConfigureOOSPackage is the version name the package's
+    author gave (VersionName, e.g. 1.26.1); the template version (v2) is accepted as well.
+    """
+    for version in versions:
+        if wanted in (version.get("VersionName"), version.get("TemplateVersion")):
+            return version
+    return None
+
+
 def package_matches(installed, wanted_version, action):
     """``installed`` is the list of names of the installed version ([] when absent)."""
     if action == "uninstall":
@@ -371,11 +384,12 @@ def _output_text(outputs):
     return outputs
 
 
-def instance_results(oos, execution, kind):
+def instance_results(oos, execution, kind, warnings=None):
     """Per-instance results and batches of an execution. API calls.
 
     Returns ``(instances, batches)``: instances = [{instance_id, status, output, error, lifecycle_state,
-    child_execution_id, batch}], batches = [{number, instances, status}].
+    child_execution_id, batch}], batches = [{number, instances, status}]. Batch numbers are a nicety: when they
+    cannot be read, a sentence saying why (naming the denied action) goes to ``warnings`` and batches is empty.
     """
     execution_id = execution.get("ExecutionId")
     rollback = parameters_of(execution).get("invokeType") == "rollback"
@@ -409,7 +423,11 @@ def instance_results(oos, execution, kind):
                     "error": task.get("StatusMessage") if task.get("Status") in ("Failed", "Cancelled") else None,
                     "lifecycle_state": None, "child_execution_id": task.get("ChildExecutionId"), "batch": None,
                 }
-    except Exception:  # batch numbers are a nicety; the per-instance results stand without them
+    except AlicloudApiError as error:  # the per-instance results stand without batch numbers
+        batch_of = {}
+        if warnings is not None:
+            warnings.append(batch_detail_warning(error))
+    except (TypeError, ValueError):  # a LoopBatchNumber that is not a number
         batch_of = {}
     instances = sorted(by_instance.values(), key=lambda i: (batch_of.get(i["instance_id"], 0), i["instance_id"]))
     for item in instances:
@@ -432,17 +450,15 @@ def instance_results(oos, execution, kind):
     return instances, batch_list
 
 
-def progress_marker(execution):
-    """A value that changes when the rollout makes progress (fed to the poll policy).
+def batch_detail_warning(error):
+    """Why per-batch details are missing, naming the RAM action when it was denied."""
+    action = "%s:%s" % (error.product or "oos", error.operation or "ListTaskExecutions")
+    if (error.code or "").startswith("Forbidden"):
+        return ("Per-batch details are missing: %s was denied (%s%s). Grant %s (docs/ram-policy.json) to get the "
+                "batch of each instance." % (action, error.code, ", RequestId %s" % error.request_id
+                                             if error.request_id else "", action))
+    return "Per-batch details are missing: %s" % error
 
-    The count of finished tasks from ``Counters`` (INFERRED keys: status names) with the status; the
-    items of one batch finish together, so the count moves in steps at batch ends. Without counters,
-    the status alone.
-    """
-    execution = execution or {}
-    counters = execution.get("Counters") or {}
-    done = sum(int(counters.get(k) or 0) for k in ("Success", "Failed", "Cancelled", "Skipped")) if counters else None
-    return (execution.get("Status"), execution.get("WaitingStatus"), done)
 
 
 def shape_result(execution, kind, parameters=None):

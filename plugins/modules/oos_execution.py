@@ -182,7 +182,7 @@ def main():
             task_execution_id = task_execution_id or group_ops.failed_task_execution_id(oos, execution_id)
             result["task_execution_id"] = task_execution_id
         group_ops.act_on_execution(oos, execution_id, action, task_execution_id=task_execution_id,
-                                   note=params.get("note"))
+                                   note=params.get("note"), before=execution)
         current = oos_api.get_execution(oos, execution_id) or execution
         if params["wait"] and action in ("cancel", "reject"):
             try:

@@ -57,6 +57,36 @@ def test_network_error_wrapped_by_the_sdk_becomes_network_error():
     assert "refused" in error.message
 
 
+def wrapped_certificate_failure():
+    """What the SDK raises for a self-signed endpoint: requests' SSLError around ssl's verification error."""
+    import ssl
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                            "self-signed certificate")
+    outer = requests.exceptions.SSLError(cause)
+    return UnretryableException(RetryPolicyContext(retries_attempted=1, exception=outer))
+
+
+def test_a_certificate_failure_is_its_own_code_not_retried_and_says_what_to_do():
+    error = AlicloudApiError.from_exception(wrapped_certificate_failure(), "DescribeScalingGroups", "ess")
+    assert error.code == "TlsVerificationFailed"
+    assert not error.is_network_error and not error.is_transient
+    assert "validate_certs" in error.advice and "trust store" in error.advice
+    assert "CERTIFICATE_VERIFY_FAILED" in error.message
+
+
+def test_a_plain_connection_failure_is_still_a_network_error():
+    outer = requests.exceptions.SSLError("EOF occurred in violation of protocol")
+    error = AlicloudApiError.from_exception(UnretryableException(RetryPolicyContext(retries_attempted=1,
+                                                                                    exception=outer)))
+    assert error.code == "NetworkError" and error.is_transient
+
+
+def test_an_api_error_quoting_certificate_words_stays_an_api_error():
+    data = body("InvalidParameter", "certificate verify failed is not a valid description")
+    exc = ClientException(status_code=400, code="InvalidParameter", request_id="RID-1", data=data)
+    assert AlicloudApiError.from_exception(exc).code == "InvalidParameter"
+
+
 def test_secrets_are_scrubbed_from_messages():
     exc = ClientException(status_code=400, code="SignatureDoesNotMatch",
                           data=body("SignatureDoesNotMatch", "string to sign used secret s3cr3t-value"))

@@ -48,7 +48,7 @@ def test_transient_errors_are_retried_until_success(code, status):
 
 @pytest.mark.parametrize("code,status", [
     ("InvalidParameter", 400), ("Forbidden.RAM", 403), ("InvalidAccessKeyId.NotFound", 404),
-    ("SignatureDoesNotMatch", 400), ("EntityNotExists.Execution", 404),
+    ("SignatureDoesNotMatch", 400), ("EntityNotExists.Execution", 404), ("TlsVerificationFailed", None),
 ])
 def test_client_errors_are_not_retried(code, status):
     retry, sleeps = policy()

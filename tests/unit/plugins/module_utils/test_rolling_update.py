@@ -181,17 +181,26 @@ def test_shape_result_of_a_paused_invoke():
     assert shaped["outputs"] == {"commandOutputs": []}
 
 
-def test_progress_marker_moves_with_finished_tasks_and_status():
-    first = {"Status": "Running", "Counters": {"Success": 3, "Running": 2, "Total": 6}}
-    later = {"Status": "Running", "Counters": {"Success": 5, "Running": 0, "Total": 6}}
-    assert ru.progress_marker(first) != ru.progress_marker(later)
-    assert ru.progress_marker(first) == ru.progress_marker(dict(first))
-    assert ru.progress_marker({"Status": "Running"}) != ru.progress_marker({"Status": "Waiting"})
+def test_a_package_version_is_known_by_its_name_or_template_version():
+    versions = [{"TemplateVersion": "v2", "VersionName": "1.26.1"}, {"TemplateVersion": "v1", "VersionName": "1.24.0"}]
+    assert ru.known_package_version(versions, "1.24.0")["TemplateVersion"] == "v1"
+    assert ru.known_package_version(versions, "v2")["VersionName"] == "1.26.1"
+    assert ru.known_package_version(versions, "9.9.9") is None
 
 
-@pytest.mark.parametrize("option", ["invoke_script", "rollback_script"])
-def test_a_script_over_the_run_command_limit_is_refused_naming_option_and_size(option):
-    given = params(**dict({"invoke_script": "echo ok"}, **{option: "x" * (ru.SCRIPT_MAX_BYTES + 1)}))
-    with pytest.raises(ru.ValidationError, match="%s is %d bytes" % (option, ru.SCRIPT_MAX_BYTES + 1)):
-        ru.validate(given, "script")
-    ru.validate(dict(given, **{option: "x" * ru.SCRIPT_MAX_BYTES}), "script")
+def test_denied_task_listing_leaves_instances_and_warns_naming_the_action(monkeypatch):
+    from ansible_collections.alicloud.rollout.plugins.module_utils.errors import AlicloudApiError
+    child = {"ExecutionId": "exec-c1", "Status": "Success", "Parameters": {"instanceId": "i-1"}}
+    monkeypatch.setattr(ru.oos_api, "list_child_executions", lambda oos, execution_id: [child])
+
+    def denied(oos, execution_id, **filters):
+        raise AlicloudApiError("Forbidden.RAM", "User not authorized", request_id="RID-7", http_status=403,
+                               operation="ListTaskExecutions", product="oos")
+    monkeypatch.setattr(ru.oos_api, "list_task_executions", denied)
+    warnings = []
+    instances, batches = ru.instance_results(None, {"ExecutionId": "exec-1", "Parameters": {}}, "image",
+                                             warnings=warnings)
+
+    assert [i["instance_id"] for i in instances] == ["i-1"] and batches == []
+    [warning] = warnings
+    assert "oos:ListTaskExecutions" in warning and "Forbidden.RAM" in warning and "RID-7" in warning
