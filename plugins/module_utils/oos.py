@@ -46,14 +46,51 @@ def start_execution(oos, template_name, parameters, template_version=None, clien
     return _parse_outputs(body.get("Execution") or {})
 
 
-def list_executions(oos, limit=None, **filters):
+def list_executions(oos, limit=None, page_size=50, **filters):
     """ListExecutions with filters in snake_case (``template_name``, ``status``, ``tags`` as a dict,
     ``parent_execution_id``, ``include_child_execution``, ``start_date_after``...), every page."""
     def fetch(token, max_results):
         request = oos_models.ListExecutionsRequest(region_id=oos.region, next_token=token,
                                                    max_results=max_results, **filters)
         return oos.call("ListExecutions", lambda rt: oos.sdk.list_executions_with_options(request, rt))
-    return [_parse_outputs(e) for e in token_pages(fetch, "Executions", max_results=50, limit=limit)]
+    return [_parse_outputs(e) for e in token_pages(fetch, "Executions", max_results=page_size, limit=limit)]
+
+
+def get_executions(oos, execution_ids, known=None):
+    """The executions with these ids: one ListExecutions read (pages of 100) for a set, instead of one call each.
+
+    ``known``: executions seen before (id -> execution); the set is listed by the earliest of their start dates
+    (and their template, when they share one). Ids the listing does not return are read one by one. Returns
+    (id -> execution, calls made).
+    """
+    ids = list(execution_ids)
+    known = known or {}
+    found, calls = {}, 0
+    starts = [(known.get(i) or {}).get("StartDate") or (known.get(i) or {}).get("CreateDate") for i in ids]
+    if len(ids) > 1 and all(starts):
+        templates = set((known.get(i) or {}).get("TemplateName") for i in ids)
+        filters = {"start_date_after": min(starts)}
+        if len(templates) == 1 and None not in templates:
+            filters["template_name"] = templates.pop()
+        counter = [0]
+
+        def fetch(token, max_results):
+            counter[0] += 1
+            request = oos_models.ListExecutionsRequest(region_id=oos.region, next_token=token,
+                                                       max_results=max_results, **filters)
+            return oos.call("ListExecutions", lambda rt: oos.sdk.list_executions_with_options(request, rt))
+        wanted = set(ids)
+        for execution in token_pages(fetch, "Executions", max_results=100):
+            if execution.get("ExecutionId") in wanted:
+                found[execution["ExecutionId"]] = _parse_outputs(execution)
+        calls += counter[0]
+    for execution_id in ids:
+        if execution_id not in found:
+            calls += 1
+            execution = get_execution(oos, execution_id)
+            if execution is not None:
+                found[execution_id] = execution
+    return found, calls
 
 
 def get_execution(oos, execution_id):
@@ -105,6 +142,15 @@ def get_template(oos, template_name, template_version=None):
     request = oos_models.GetTemplateRequest(region_id=oos.region, template_name=template_name,
                                             template_version=template_version)
     return oos.call("GetTemplate", lambda rt: oos.sdk.get_template_with_options(request, rt))
+
+
+def list_template_versions(oos, template_name):
+    """Every version of a template (or OOS package): TemplateVersion (vN) and VersionName."""
+    def fetch(token, max_results):
+        request = oos_models.ListTemplateVersionsRequest(region_id=oos.region, template_name=template_name,
+                                                         next_token=token, max_results=max_results)
+        return oos.call("ListTemplateVersions", lambda rt: oos.sdk.list_template_versions_with_options(request, rt))
+    return token_pages(fetch, "TemplateVersions", max_results=100)
 
 
 def list_instance_package_states(oos, instance_id, package_name=None):

@@ -31,9 +31,22 @@ author:
   - alicloud.rollout maintainers (@alicloud-rollout)
 options:
   scaling_group_id:
-    description: ID of the scaling group, for example V(asg-bp18p2yfxow2dloq0001).
+    description:
+      - ID of the scaling group, for example V(asg-bp18p2yfxow2dloq0001).
+      - One of O(scaling_group_id) and O(scaling_group_ids) is required.
     type: str
-    required: true
+  scaling_group_ids:
+    description:
+      - Roll the same update through each of these scaling groups in one task (a fleet). Each group is planned,
+        checked and started (or adopted) in turn exactly as with O(scaling_group_id), in this one process; then,
+        with O(wait=true), the task waits for all of them together (one status read per round for the whole set).
+      - A group that fails (a check, an API error, a failed rollout) does not stop the others; the task fails at the
+        end and names the failed groups.
+      - The per-group results are in RV(groups); the other return values are not set at the top level. Per-instance
+        results are not read for a fleet; use M(alicloud.rollout.oos_execution_info) with O(alicloud.rollout.oos_execution_info#module:include_children).
+      - Not with O(invoke_type=rollback) or O(client_token). See C(docs/performance.md) for the fleet pattern.
+    type: list
+    elements: str
   invoke_type:
     description:
       - V(invoke) rolls the update out; V(rollback) undoes the execution O(source_execution_id).
@@ -74,10 +87,15 @@ options:
     choices: [RunShellScript, RunBatScript, RunPowerShellScript]
     default: RunShellScript
   package_name:
-    description: Install or uninstall this OOS package on each instance (C(packageName)).
+    description:
+      - Install or uninstall this OOS package on each instance (C(packageName)).
+      - Checked with OOS C(GetTemplate) (a package is a template of type Package) before the rollout starts.
     type: str
   package_version:
-    description: Version of O(package_name) (C(packageVersion)); empty means the latest.
+    description:
+      - Version of O(package_name) (C(packageVersion)); empty means the latest.
+      - The version name the package was published with (for example V(1.26.1)); its OOS template version
+        (for example V(v2)) is accepted too. Checked with OOS C(ListTemplateVersions) before the rollout starts.
     type: str
   package_action:
     description: What to do with O(package_name) (the template parameter C(action)).
@@ -372,6 +390,14 @@ polls:
   returned: always
   type: int
   sample: 7
+groups:
+  description:
+    - With O(scaling_group_ids), one result per group in the order given, with the keys a single-group task returns
+      (RV(execution_id), RV(status), RV(paused), RV(plan)...) plus C(scaling_group_id), C(changed), C(failed) and C(msg).
+  returned: with O(scaling_group_ids)
+  type: list
+  elements: dict
+  sample: [{"scaling_group_id": "asg-web", "execution_id": "exec-1", "status": "Success", "changed": true, "failed": false}]
 error:
   description: The API error (operation, code, message, request_id, http_status, recommend, advice) on an API failure.
   returned: on API failure
@@ -384,15 +410,17 @@ import time
 from ansible_collections.alicloud.rollout.plugins.module_utils.client import AlicloudModule
 from ansible_collections.alicloud.rollout.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.rollout.plugins.module_utils import ess as ess_api
+from ansible_collections.alicloud.rollout.plugins.module_utils import fleet
 from ansible_collections.alicloud.rollout.plugins.module_utils import oos as oos_api
 from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
 from ansible_collections.alicloud.rollout.plugins.module_utils.waiter import (
-    PollPolicy, WaitTimeout, is_failed, is_paused, is_terminal, wait_for)
+    WaitTimeout, is_failed, is_paused, is_terminal, wait_for_rollout)
 
 
 def argument_spec():
     return dict(
-        scaling_group_id=dict(type="str", required=True),
+        scaling_group_id=dict(type="str"),
+        scaling_group_ids=dict(type="list", elements="str"),
         invoke_type=dict(type="str", choices=["invoke", "rollback"], default="invoke"),
         source_execution_id=dict(type="str"),
         image_id=dict(type="str"),
@@ -676,6 +704,33 @@ class Rollout:
                 what, self.oos.region), **self.result)
         if self.kind == "image":
             self._check_image_exists(self.parameters["imageId"])
+        elif self.kind == "package":
+            self._check_package_exists(self.parameters["packageName"], self.parameters["packageVersion"],
+                                       self.parameters["action"])
+
+    def _check_package_exists(self, name, version, action):
+        """An OOS package is a template of type Package: GetTemplate finds it, ListTemplateVersions its versions."""
+        try:
+            oos_api.get_template(self.oos, name)
+        except AlicloudApiError as error:
+            if not (error.code or "").startswith("EntityNotExists"):
+                raise
+            self.module.fail_api(error, msg="OOS package %s (package_name) does not exist in region %s; no execution "
+                                 "started" % (name, self.oos.region), **self.result)
+        if not version or action != "install":
+            return
+        try:
+            versions = oos_api.list_template_versions(self.oos, name)
+        except AlicloudApiError as error:
+            if not (error.code or "").startswith("Forbidden"):
+                raise
+            self.module.warn("Could not check that version %s of OOS package %s exists (oos:ListTemplateVersions "
+                             "denied: %s)." % (version, name, error.code))
+            return
+        if ru.known_package_version(versions, version) is None:
+            names = ", ".join(n for n in (v.get("VersionName") or v.get("TemplateVersion") for v in versions) if n)
+            self.finish(failed_msg="OOS package %s has no version %s (package_version) in region %s; its versions "
+                        "are %s. No execution started." % (name, version, self.oos.region, names or "none"))
 
     def _check_image_exists(self, image_id):
         ecs = self.module.client("ecs")
@@ -723,17 +778,13 @@ class Rollout:
     def _wait_and_report(self, execution):
         params = self.params
         if params["wait"] and not is_terminal(execution) and not is_paused(execution):
-            # An adopted rollout is mid-batch: its first interval says nothing about batch length.
-            policy = PollPolicy(fixed=params.get("poll_interval"), learn_first=not self.result["adopted"])
-            execution_id = execution["ExecutionId"]
-
-            def fetch():
-                found = oos_api.get_execution(self.oos, execution_id)
-                return found if found is not None else execution
-
+            # The poll policy follows the loop in batches; an adopted rollout is seeded from its finished batches.
+            loop_task = ru.LOOP_TASKS.get(self.kind, (None, None))[1 if self.rollback else 0]
+            planned = [len(b) for b in (self.result.get("plan") or {}).get("batches") or []] if loop_task else []
             try:
-                execution, polls, _waited = wait_for(
-                    fetch, policy, params["wait_timeout"], progress=ru.progress_marker, initial=execution)
+                execution, polls, _waited = wait_for_rollout(
+                    self.oos, execution, loop_task, planned, params["wait_timeout"], params.get("poll_interval"),
+                    adopted=self.result["adopted"])
                 self.result["polls"] = polls
             except WaitTimeout as timeout:
                 self.result["polls"] = timeout.polls
@@ -771,11 +822,14 @@ class Rollout:
             reported["image_id_after"] = current.get("ImageId")
 
     def _add_instances(self, execution):
+        warnings = []
         try:
-            instances, batches = ru.instance_results(self.oos, execution, self.kind)
+            instances, batches = ru.instance_results(self.oos, execution, self.kind, warnings=warnings)
         except AlicloudApiError as error:
             self.module.warn("Could not read per-instance results: %s" % error)
             return
+        for warning in warnings:
+            self.module.warn(warning)
         self.result["instances"] = instances
         if batches:
             self.result["batches"] = batches
@@ -785,9 +839,13 @@ def main():
     module = AlicloudModule(
         argument_spec=argument_spec(),
         supports_check_mode=True,
-        mutually_exclusive=[("image_id", "invoke_script", "package_name")],
+        mutually_exclusive=[("image_id", "invoke_script", "package_name"), ("scaling_group_id", "scaling_group_ids"),
+                            ("scaling_group_ids", "source_execution_id"), ("scaling_group_ids", "client_token")],
+        required_one_of=[("scaling_group_id", "scaling_group_ids")],
         required_if=[("invoke_type", "rollback", ("source_execution_id",))],
     )
+    if module.params.get("scaling_group_ids"):
+        fleet.run_many(module, lambda group_module: Rollout(group_module).run())
     Rollout(module).run()
 
 

@@ -199,9 +199,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.alicloud.rollout.plugins.module_utils.client import AlicloudModule
 from ansible_collections.alicloud.rollout.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.rollout.plugins.module_utils import oos as oos_api
-from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
-from ansible_collections.alicloud.rollout.plugins.module_utils.waiter import (
-    PollPolicy, WaitTimeout, is_terminal, wait_for)
+from ansible_collections.alicloud.rollout.plugins.module_utils.waiter import WaitTimeout, is_terminal, wait_for_all
 
 STATUSES = ["Started", "Queued", "Running", "Waiting", "Success", "Failed", "Cancelled"]
 KEEP_AS_IS = ["Parameters", "Outputs", "Tags", "Counters", "Loop", "ExtraData", "Properties"]
@@ -232,25 +230,18 @@ def find(oos, params):
     return oos_api.list_executions(oos, limit=params["max_results"], **filters)
 
 
-def wait_all(oos, executions, params):
-    """Wait for each execution to reach a status in wait_for (or a final status). Returns (executions, polls)."""
+def wait_all(oos, executions, params, clock=time.monotonic, sleep=time.sleep):
+    """Wait until every execution has a status in wait_for (or a final status). Returns (executions, polls).
+
+    Looks before sleeping, reads the whole unfinished set with one ListExecutions per round and sleeps once
+    per round; raises WaitTimeout with ``executions`` (the last state of all of them).
+    """
     wanted = set(params["wait_for"])
-    deadline = time.monotonic() + params["wait_timeout"]
-    finished, polls = [], 0
-    for execution in executions:
-        if execution.get("Status") in wanted or is_terminal(execution):
-            finished.append(execution)
-            continue
-
-        def fetch(execution_id=execution["ExecutionId"], last=execution):
-            return oos_api.get_execution(oos, execution_id) or last
-
-        current, count, _waited = wait_for(
-            fetch, PollPolicy(fixed=params.get("poll_interval")), max(0.0, deadline - time.monotonic()),
-            stop_on_pause="Waiting" in wanted, initial=execution)
-        polls += count
-        finished.append(current)
-    return finished, polls
+    done, polls, _waited = wait_for_all(
+        lambda ids, latest: oos_api.get_executions(oos, ids, known=latest), executions,
+        lambda execution: execution.get("Status") in wanted or is_terminal(execution),
+        params["wait_timeout"], params.get("poll_interval"), clock=clock, sleep=sleep)
+    return done, polls
 
 
 def argument_spec():
@@ -296,8 +287,8 @@ def main():
             try:
                 executions, polls = wait_all(oos, executions, params)
             except WaitTimeout as timeout:
-                result["executions"] = [snake(timeout.execution)]
-                result["ids"] = [timeout.execution.get("ExecutionId")]
+                result["executions"] = [snake(e) for e in timeout.executions]
+                result["ids"] = [e.get("ExecutionId") for e in timeout.executions]
                 result["waited"] = round(time.monotonic() - started, 3)
                 module.fail_json(msg=str(timeout), **result)
             result["waited"] = round(time.monotonic() - started, 3)
@@ -309,8 +300,13 @@ def main():
             if params["include_task_executions"]:
                 item["task_executions"] = [snake(t) for t in oos_api.list_task_executions(oos, execution_id)]
             if params["include_children"]:
+                # Imported here: it pulls in the ESS SDK, which the other read paths do not need.
+                from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
                 kind = ru.KIND_OF_TEMPLATE.get(execution.get("TemplateName"))
-                instances, batches = ru.instance_results(oos, execution, kind)
+                missing_details = []
+                instances, batches = ru.instance_results(oos, execution, kind, warnings=missing_details)
+                for warning in missing_details:
+                    module.warn(warning)
                 item["instances"] = instances
                 item["batches"] = batches
             if params["include_logs"]:

@@ -1,6 +1,6 @@
 """Goal 2 (issue 7): one ansible-playbook run rolls out a fleet of scaling groups on this machine.
 
-    python tests/bench/bench_fleet.py [--pattern start_then_wait] [--groups 100] [--instances 10] [--speed 2]
+    python tests/bench/bench_fleet.py [--pattern one_task] [--groups 100] [--instances 10] [--speed 2]
 
 The emulator throttles ListExecutions at 10 calls/s. Each group gets the image template (10 instances,
 5 batches, about 413 simulated seconds). Measured: wall time of the ansible-playbook process, the slowest
@@ -11,6 +11,8 @@ async jobs, which detach from it): the sum of RSS and, because forked workers sh
 Patterns (playbooks are written to a temporary directory):
 - forks: one inventory host per group (connection local), ess_rolling_update waits, forks = groups.
 - async: one task on localhost loops over the groups with async/poll 0, then async_status until finished.
+- one_task (recommended): one task on localhost, ess_rolling_update with scaling_group_ids = every group and
+  wait: true; one process starts the groups in turn, then waits for all with one ListExecutions per round.
 - start_then_wait: one host per group starts the rollout with wait: false (forks 10), then a single
   oos_execution_info task on localhost waits for all execution ids.
 """
@@ -28,7 +30,7 @@ import yaml
 from bench_common import (BIN, EmulatorClient, EmulatorProcess, NEW_IMAGE, group_id, subprocess_env,
                           world_with_groups)
 
-PATTERNS = ("forks", "async", "start_then_wait", "start_then_poll")
+PATTERNS = ("one_task", "forks", "async", "start_then_wait", "start_then_poll")
 FLEET_TAG = {"rollout_wave": "bench-fleet"}
 LISTEXECUTIONS_QPS = 10
 PLAYBOOK_TIMEOUT_S = 1800
@@ -120,7 +122,16 @@ def write_playbook(pattern, groups, workdir):
     """(inventory path, playbook path, forks) for a pattern."""
     inventory = {"all": {"children": {"fleet": {"hosts": {g: {} for g in groups}}},
                          "vars": {"ansible_connection": "local", "ansible_python_interpreter": str(BIN / "python")}}}
-    if pattern == "forks":
+    if pattern == "one_task":
+        args = _rollout_args(None, True)
+        del args["scaling_group_id"]
+        args["scaling_group_ids"] = "{{ fleet_groups }}"
+        plays = [{"name": "roll out every group in one task", "hosts": "localhost", "gather_facts": False,
+                  "vars": {"fleet_groups": list(groups)},
+                  "tasks": [{"alicloud.rollout.ess_rolling_update": args}]}]
+        inventory["all"]["hosts"] = {"localhost": {}}
+        forks = 1
+    elif pattern == "forks":
         plays = [{"name": "roll out every group, one host each", "hosts": "fleet", "gather_facts": False,
                   "tasks": [{"alicloud.rollout.ess_rolling_update": _rollout_args("{{ inventory_hostname }}", True)}]}]
         forks = len(groups)
@@ -215,7 +226,7 @@ def _epoch_precise(text):
     return datetime.datetime.fromisoformat(text).timestamp()
 
 
-def run(pattern="start_then_wait", groups=100, instances=10, speed=2):
+def run(pattern="one_task", groups=100, instances=10, speed=2):
     group_ids = [group_id("fleet", n) for n in range(groups)]
     faults = {"throttle": {"ListExecutions": LISTEXECUTIONS_QPS}}
     process = EmulatorProcess.start(speed=speed)
@@ -287,7 +298,7 @@ def run(pattern="start_then_wait", groups=100, instances=10, speed=2):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pattern", choices=PATTERNS, default="start_then_wait")
+    parser.add_argument("--pattern", choices=PATTERNS, default="one_task")
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--instances", type=int, default=10)
     parser.add_argument("--speed", type=float, default=2)

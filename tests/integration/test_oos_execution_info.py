@@ -1,21 +1,34 @@
 """oos_execution_info through ansible-playbook against the emulator, plus credentials paths (profile, assume_role)."""
+import copy
 import json
 
 import pytest
 
 from emulator_harness import EmulatorClient
 from playbook_runner import mutating_calls, run_tasks
+from reliability.common import account, repo_path, world
 
 GROUP = "asg-bp1demo0000000001"
 INFO = "alicloud.rollout.oos_execution_info"
 ROLE = "acs:ram::1234567890123456:role/rollout-operator"
+NO_TASK_LIST_KEY = ("LTAI5tNoTaskList0001", "no-task-list-secret-0001")
+
+
+def policy_without_list_task_executions():
+    with open(repo_path("docs", "ram-policy.json")) as handle:
+        document = json.load(handle)
+    document = copy.deepcopy(document)
+    for statement in document["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "oos:ListTaskExecutions"]
+    return document
 
 
 @pytest.fixture(scope="module")
 def session(emulator_process, tmp_path_factory):
     """Start a rollout without waiting, then read it every way the module allows, in one playbook run."""
     emulator = EmulatorClient(emulator_process.url)
-    emulator.load_world()
+    emulator.load_world(world(extra_accounts=[account("no-task-list", NO_TASK_LIST_KEY[0], NO_TASK_LIST_KEY[1],
+                                                      [policy_without_list_task_executions()])]))
     tmp_path = tmp_path_factory.mktemp("info")
     profile_file = tmp_path / "config.json"
     admin = emulator.account("admin")
@@ -35,8 +48,10 @@ def session(emulator_process, tmp_path_factory):
         {INFO: {"execution_ids": [started_id], "assume_role": {"role_arn": ROLE, "session_name": "it"}}},
         {INFO: {"execution_ids": [started_id], "config_file": str(profile_file)}, "environment": no_env_keys},
         {INFO: {"execution_ids": [started_id]}, "check_mode": True},
+        {INFO: {"execution_ids": [started_id], "include_children": True, "access_key_id": NO_TASK_LIST_KEY[0],
+                "access_key_secret": NO_TASK_LIST_KEY[1]}},
     ])
-    names = ["started", "waited", "filtered", "missing", "assumed", "profile", "check"]
+    names = ["started", "waited", "filtered", "missing", "assumed", "profile", "check", "no_task_list"]
     results = dict(zip(names, run.results))
     results["_calls"] = emulator.calls(since=since)
     results["_mutating"] = mutating_calls(emulator, since)
@@ -87,6 +102,14 @@ def test_aliyun_cli_profile_supplies_credentials_and_region(session):
     profile = session["profile"]
     assert not profile.get("failed"), profile.get("msg")
     assert profile["ids"] == [session["started"]["execution_id"]]
+
+
+def test_denied_task_list_leaves_batches_out_with_a_warning_naming_the_action(session):
+    read = session["no_task_list"]
+    assert not read.get("failed"), read.get("msg")
+    execution = read["executions"][0]
+    assert len(execution["instances"]) == 4 and execution["batches"] == []
+    assert any("oos:ListTaskExecutions" in w and "Forbidden" in w for w in read.get("warnings", [])), read.get("warnings")
 
 
 def test_info_module_is_read_only_in_every_mode(session):

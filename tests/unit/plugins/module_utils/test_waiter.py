@@ -179,3 +179,226 @@ def test_adaptive_policy_stays_reasonable_when_batch_durations_vary():
     assert percentile(lags, 0.5) <= 5
     assert percentile(lags, 0.95) <= 20
     assert calls_per_minute <= 6
+
+
+# ---- goal 1 rules: no learning from single steps, tail polling, seeding, batch-boundary marker, server clock
+
+def test_policy_does_not_learn_intervals_shorter_than_two_floors():
+    # getInstance and suspendProcess finish 2 s apart: that is not a batch length.
+    policy = PollPolicy(floor=2.0)
+    policy.record(0, 0)
+    policy.record(2, 1)
+    policy.record(4, 2)
+    assert policy.expected_duration is None
+    policy.record(34, 2)
+    policy.record(36, 3)
+    assert policy.expected_duration == pytest.approx(32)  # from the suspendProcess end (~3) to ~35
+
+
+def test_policy_in_the_tail_polls_from_the_floor_instead_of_predicting_a_batch():
+    policy = PollPolicy(floor=2.0, growth=1.5, cap=10.0)
+    policy.learn(30)
+    policy.record(0, "batch 4 done")
+    policy.record(31, "batch 5 done", tail=True)
+    delays = []
+    now = 31.0
+    for dummy in range(3):
+        delays.append(policy.next_delay(now))
+        now += delays[-1]
+        policy.record(now, "batch 5 done", tail=True)
+    assert delays == [2.0, 3.0, 4.5]
+
+
+def test_seeded_policy_anchors_the_running_batch_and_wakes_just_after_its_predicted_end():
+    policy = PollPolicy(floor=2.0, seeded_lead=-2.0)
+    policy.seed([30, 31, 32], running_since=100.0)
+    policy.record(120.0, "running")  # adopted 20 s into the batch
+    assert policy.expected_duration == 31
+    assert policy.next_delay(120.0) == pytest.approx(13.0)  # 100 + 31 + 2 - 120
+
+
+def test_seed_ignores_durations_of_single_steps():
+    policy = PollPolicy(floor=2.0)
+    policy.seed([2.0, 3.0], running_since=10.0)
+    assert policy.expected_duration is None
+    policy.record(12.0, "m")
+    assert policy.next_delay(12.0) == policy.first  # unseeded: the anchor is not used either
+
+
+def execution_view(status="Running", done=0, current=("invokeByRunCommand",), waiting=""):
+    return {"ExecutionId": "exec-1", "Status": status, "WaitingStatus": waiting,
+            "Counters": {"Success": done, "Failed": 0, "Cancelled": 0, "Skipped": 0, "Running": 1, "Total": 30},
+            "CurrentTasks": [{"TaskName": name} for name in current]}
+
+
+def test_batch_progress_marker_changes_only_when_a_whole_batch_has_finished():
+    progress = waiter.BatchProgress("invokeByRunCommand", [4, 4])
+    assert progress.marker(execution_view(done=2, current=("suspendProcess",))) == ("Running", "", 0)
+    first = progress.marker(execution_view(done=3))  # loop seen: 3 tasks had finished before it
+    assert first == ("Running", "", 0)
+    assert progress.marker(execution_view(done=6)) == first  # 3 of 4 items: the batch is not over
+    assert progress.marker(execution_view(done=7)) == ("Running", "", 1)
+    assert not progress.tail(execution_view(done=10))
+    assert progress.tail(execution_view(done=11))
+    assert progress.tail(execution_view(done=12, current=("tagInstance",)))
+
+
+def test_batch_progress_without_current_tasks_falls_back_to_the_finished_task_count():
+    progress = waiter.BatchProgress("invokeByRunCommand", [4, 4])
+    view = execution_view(done=5)
+    del view["CurrentTasks"]
+    assert progress.marker(view) == ("Running", "", ("tasks", 5))
+    assert not progress.tail(view)
+    view["Counters"]["Success"] = 8
+    assert progress.tail(view)
+
+
+def task(name, status, start=None, end=None, parent=None, batch=None, task_id=None, update=None):
+    item = {"TaskName": name, "Status": status, "StartDate": start or "", "EndDate": end or "",
+            "TaskExecutionId": task_id or "t-%s-%s" % (name, batch), "UpdateDate": update or end or start or ""}
+    if parent:
+        item.update(ParentTaskExecutionId=parent, LoopBatchNumber=batch)
+    return item
+
+
+def history_read():
+    loop = "invokeByRunCommand"
+    return [
+        task("getInstance", "Success", "2026-01-01T00:00:00Z", "2026-01-01T00:00:02Z", task_id="t1"),
+        task("suspendProcess", "Success", "2026-01-01T00:00:02Z", "2026-01-01T00:00:04Z", task_id="t2"),
+        task(loop, "Running", "2026-01-01T00:00:04Z", task_id="loop"),
+        task(loop, "Success", "2026-01-01T00:00:04Z", "2026-01-01T00:00:34Z", "loop", 1, "a"),
+        task(loop, "Success", "2026-01-01T00:00:04Z", "2026-01-01T00:00:35Z", "loop", 1, "b"),
+        task(loop, "Success", "2026-01-01T00:00:40Z", "2026-01-01T00:01:11Z", "loop", 2, "c"),
+        task(loop, "Running", "2026-01-01T00:01:20Z", None, "loop", 3, "d", update="2026-01-01T00:01:20Z"),
+        task(loop, "Pending", None, None, "loop", 3, "e"),
+    ]
+
+
+def test_loop_batches_groups_items_by_batch_with_their_span():
+    batches = waiter.loop_batches(history_read(), "invokeByRunCommand")
+    assert [(b["number"], b["size"], b["finished"]) for b in batches] == [(1, 2, True), (2, 1, True), (3, 2, False)]
+    assert batches[0]["end"] - batches[0]["start"] == 31
+    assert batches[1]["end"] - batches[1]["start"] == 31
+    assert waiter.finished_outside_loop(history_read(), "invokeByRunCommand") == 2
+
+
+def test_seed_from_history_learns_batches_and_anchors_the_running_one_in_local_time():
+    start_of_batch_3 = waiter.api_epoch("2026-01-01T00:01:20Z")
+    server_clock = waiter.ServerClock(clock=lambda: 500.0, wall=lambda: start_of_batch_3 + 10)
+    policy = PollPolicy(floor=2.0, seeded_lead=-2.0)
+    progress = waiter.seed_from_history(policy, history_read(), "invokeByRunCommand", server_clock, now=500.0)
+    assert policy.expected_duration == 31
+    policy.record(500.0, "m")
+    assert policy.next_delay(500.0) == pytest.approx(490 + 31 + 2 - 500)
+    # Two non-loop tasks had finished: the third finished item ends batch... 3 only with both its items.
+    assert progress.offset == 2
+    assert progress.marker(execution_view(done=5)) == ("Running", "", 2)
+    assert progress.marker(execution_view(done=7)) == ("Running", "", 3)
+
+
+def test_seed_is_refused_when_the_service_timestamps_run_ahead_of_our_clock():
+    # A service clock far ahead of ours (or running faster) cannot be mapped onto our clock.
+    server_clock = waiter.ServerClock(clock=lambda: 0.0, wall=lambda: waiter.api_epoch("2026-01-01T00:00:30Z"))
+    policy = PollPolicy()
+    waiter.seed_from_history(policy, history_read(), "invokeByRunCommand", server_clock, now=0.0)
+    assert policy.expected_duration is None
+
+
+def test_server_clock_rate_defaults_to_one_and_is_measured_from_update_dates():
+    local = [0.0]
+    server_clock = waiter.ServerClock(clock=lambda: local[0], wall=lambda: 0.0, min_span=30)
+    assert server_clock.rate == 1.0
+    for second in range(0, 61, 10):
+        server_clock.observe(1000.0 + second * 1.1, now=float(second))  # 1.1x is within noise: still 1
+    assert server_clock.rate == 1.0
+    fast = waiter.ServerClock(clock=lambda: 0.0, wall=lambda: 0.0, min_span=30)
+    for second in range(0, 61, 10):
+        fast.observe(1000.0 + second * 10, now=float(second))
+    assert fast.rate == pytest.approx(10.0)
+    assert fast.local_seconds(31) == pytest.approx(3.1)
+
+
+class SimBatchedRollout:
+    """Counters/CurrentTasks of a template: 2 parent steps, a loop of batches whose items end seconds apart."""
+
+    def __init__(self, clock, batch_items, item_spread=4.0, batch_seconds=31.0):
+        self.clock = clock
+        self.events = [2.0, 4.0]  # getInstance, suspendProcess
+        self.loop_start = 4.0
+        at = self.loop_start
+        self.batch_ends = []
+        for items in batch_items:
+            ends = [at + batch_seconds + (item_spread if i == items - 1 else 0.0) for i in range(items)]
+            self.events += ends
+            at = max(ends)
+            self.batch_ends.append(at)
+        self.loop_end = at
+        self.events.append(at + 2.0)   # the loop task itself
+        self.events.append(at + 4.0)   # tagInstance
+        self.end = at + 6.0            # resumeProcesses, then Success
+        self.polls = []
+
+    def __call__(self):
+        now = self.clock()
+        self.polls.append(now)
+        done = sum(1 for e in self.events if e <= now)
+        status = "Success" if now >= self.end else "Running"
+        if now >= self.end:
+            done += 1
+        current = ["invokeByRunCommand"] if self.loop_start <= now < self.loop_end + 2 else ["other"]
+        return execution_view(status=status, done=done, current=current)
+
+
+def test_rollout_wait_sees_the_end_soon_after_the_last_batch_in_automatic_mode():
+    # Without the tail rule the policy predicted one more whole batch after the last one: up to ~30 s late.
+    clock = SimClock()
+    rollout = SimBatchedRollout(clock, [4, 4, 4, 4, 4])
+    progress = waiter.BatchProgress("invokeByRunCommand", [4, 4, 4, 4, 4])
+    execution, polls, dummy = wait_for(rollout, PollPolicy(), 3600, progress=progress.marker, tail=progress.tail,
+                                       clock=clock, sleep=clock.sleep)
+    assert execution["Status"] == "Success"
+    assert clock.now - rollout.end <= 3.0
+    assert polls / (clock.now / 60.0) <= 8
+
+
+def test_a_change_dated_by_the_api_is_learned_exactly_and_the_policy_wakes_just_after_the_next_end():
+    policy = PollPolicy(floor=2.0, lead=2.0, seeded_lead=-2.0)
+    policy.record(0, 0)
+    policy.record(40, 1, stamp=31.0)   # a long sleep; the API says the batch ended at 31
+    policy.record(75, 2, stamp=62.0)   # and the next at 62: 31 s, although no poll bracketed either end
+    assert policy.expected_duration == pytest.approx(31)
+    assert policy.next_delay(75) == pytest.approx(62 + 31 + 2 - 75)
+
+
+def test_an_api_date_outside_the_polls_is_clipped_to_what_the_polls_prove():
+    policy = PollPolicy(floor=2.0, learn_first=False)
+    policy.record(0, 0)
+    policy.record(20, 0)
+    policy.record(50, 1, stamp=5.0)  # older than the previous poll, which still saw no change: dated 20
+    policy.record(90, 2, stamp=500.0)  # in the future: dated 90
+    assert policy.expected_duration == pytest.approx(90 - 20)
+
+
+class StampedRollout(SimRollout):
+    def __call__(self):
+        execution = super(StampedRollout, self).__call__()
+        done = execution["Done"]
+        execution["Changed"] = self.ends[done - 1] if done else 0.0
+        return execution
+
+
+def test_an_automatic_rollout_with_api_dates_costs_about_one_call_per_batch_without_drifting():
+    clock = SimClock()
+    rollout = StampedRollout(clock, [31] * 20)
+    stamps = [None]
+
+    def stamp(execution):
+        moved = execution["Changed"] != stamps[-1]
+        stamps.append(execution["Changed"])
+        return execution["Changed"] if moved else None
+    wait_for(rollout, PollPolicy(), 10 ** 5, progress=lambda e: e["Done"], clock=clock, sleep=clock.sleep,
+             stamp=stamp)
+    lags = rollout.lags()
+    assert max(lags[5:]) <= 3  # no drift over 20 batches
+    assert len([t for t in rollout.polls if t > 10 * 31]) <= 11  # the second ten batches: one call each
