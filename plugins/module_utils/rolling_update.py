@@ -460,7 +460,6 @@ def batch_detail_warning(error):
     return "Per-batch details are missing: %s" % error
 
 
-
 def shape_result(execution, kind, parameters=None):
     """The top-level result keys of ess_rolling_update for an execution."""
     execution = execution or {}
