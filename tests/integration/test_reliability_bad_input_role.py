@@ -1,16 +1,13 @@
 """Issue 6, bad input given to the role: it fails in preflight with a message naming the variable or the API
 code, no traceback, and no cloud-changing API call (each case signs with its own access key and works on a
 scaling group of its own, so no case sees another's leftovers)."""
-import json
-import os
-
 import pytest
 import yaml
 
 from emulator_harness import EmulatorClient
 from reliability import summary
-from reliability.common import (NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, account, crash_markers, run_playbook,
-                                world, write_playbook)
+from reliability.common import (NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, account, crash_markers, run_recorded, world,
+                                write_playbook)
 
 INACTIVE_GROUP = "asg-bp1roleinactive0001"
 EMPTY_GROUP = "asg-bp1roleempty000001"
@@ -20,7 +17,6 @@ EXTRA_GROUPS = [
     {"id": EMPTY_GROUP, "instances": 0, "max_size": 2,
      "scaling_configuration": {"id": "asc-bp1roleempty000001", "image_id": "m-bp1oldimage0000001"}},
 ]
-CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reliability", "callback_plugins")
 FORKS = 4
 
 # (name, role variables, texts the failure must name, readonly account?)
@@ -83,17 +79,7 @@ def outcomes(emulator_process, tmp_path_factory, request):
                        "vars": variables}]}])
     play = {"hosts": "all", "gather_facts": False, "strategy": "free",
             "tasks": [{"ansible.builtin.include_tasks": "{{ playbook_dir }}/{{ inventory_hostname }}.yml"}]}
-    results_file = work / "results.jsonl"
-    run = run_playbook(emulator, write_playbook(work / "playbook.yml", [play]),
-                       ["-i", str(work / "inventory.yml"), "-f", str(FORKS)], cwd=work, env={
-                           "ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
-                           "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS, "ANSIBLE_CALLBACKS_ENABLED": "reliability_recorder",
-                           "RELIABILITY_RESULTS": str(results_file)})
-    failures = {}
-    for line in results_file.read_text().splitlines():
-        item = json.loads(line)
-        if item["outcome"] == "failed":
-            failures.setdefault(item["host"], []).append(str(item["result"].get("msg", "")))
+    run, failures = run_recorded(emulator, write_playbook(work / "playbook.yml", [play]), work, FORKS)
     calls = emulator.calls()
     emulator.session.close()
     changing = {i: [c for c in calls if c["access_key_id"] == key(i) and c["mutating"]

@@ -6,17 +6,15 @@ scaling group of its own, run in parallel.
 """
 import copy
 import json
-import os
 
 import pytest
 import yaml
 
 from reliability import summary
-from reliability.common import (NEW_IMAGE, OLD_IMAGE, account, crash_markers, rollout_executions, run_playbook, world,
-                                repo_path, write_playbook)
+from reliability.common import (NEW_IMAGE, OLD_IMAGE, account, crash_markers, repo_path, rollout_executions, run_recorded,
+                                world, write_playbook)
 
 POLICY_PATH = repo_path("docs", "ram-policy.json")
-CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reliability", "callback_plugins")
 FORKS = 4
 
 
@@ -57,17 +55,7 @@ def run_role_per_account(emulator, work, documents):
                 "rolling_update_scaling_group_id": "{{ group_id }}", "rolling_update_image_id": NEW_IMAGE,
                 "rolling_update_canary": True,
                 "rolling_update_poll_interval": 0.3}}]}
-    results_file = work / "results.jsonl"
-    run = run_playbook(emulator, write_playbook(work / "play.yml", [play]),
-                       ["-i", str(work / "inventory.yml"), "-f", str(FORKS)], cwd=work, env={
-                           "ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
-                           "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS, "ANSIBLE_CALLBACKS_ENABLED": "reliability_recorder",
-                           "RELIABILITY_RESULTS": str(results_file)})
-    failures = {}
-    for line in results_file.read_text().splitlines():
-        item = json.loads(line)
-        if item["outcome"] == "failed":
-            failures.setdefault(item["host"], []).append(str(item["result"].get("msg", "")))
+    run, failures = run_recorded(emulator, write_playbook(work / "play.yml", [play]), work, FORKS)
     return run, failures
 
 

@@ -57,6 +57,25 @@ def run_playbook(emulator, playbook, extra_args=(), account="admin", env=None, c
                           capture_output=True, text=True, timeout=timeout)
 
 
+
+RECORDER_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
+
+
+def run_recorded(emulator, playbook, work, forks):
+    """Run ``playbook`` over ``work/inventory.yml`` with no credentials in the environment and the recorder
+    callback on; returns (CompletedProcess, {host: [messages of its failed tasks]})."""
+    results_file = work / "results.jsonl"
+    run = run_playbook(emulator, playbook, ["-i", str(work / "inventory.yml"), "-f", str(forks)], cwd=work, env={
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
+        "ANSIBLE_CALLBACK_PLUGINS": RECORDER_PLUGINS, "ANSIBLE_CALLBACKS_ENABLED": "reliability_recorder",
+        "RELIABILITY_RESULTS": str(results_file)})
+    failures = {}
+    for line in results_file.read_text().splitlines():
+        item = json.loads(line)
+        if item["outcome"] == "failed":
+            failures.setdefault(item["host"], []).append(str(item["result"].get("msg", "")))
+    return run, failures
+
 def run_tasks(emulator, tmp_path, tasks, extra_args=(), account="admin", env=None, module_defaults=None):
     """Run module tasks in one play, each with ignore_errors; return (process, [registered results])."""
     play_tasks = []
