@@ -115,11 +115,14 @@ options:
         HTTP 5xx and network errors, with full-jitter exponential backoff that honours C(x-acs-retry-after).
       - A call that changes something is only repeated after a 5xx or network error when it is safe to repeat
         (it carries a client token or is idempotent by nature).
+      - When not set, the value of E(ALICLOUD_RETRIES) is used if present, so that a job template or a role can
+        raise it for every task through the environment.
     type: int
     default: 5
   retry_max_delay:
     description:
       - Longest wait in seconds between two attempts of one API call.
+      - When not set, the value of E(ALICLOUD_RETRY_MAX_DELAY) is used if present.
     type: float
     default: 20
 notes:

@@ -39,7 +39,7 @@ __metaclass__ = type
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from .errors import AlicloudApiError, ConfigurationError, fail_json_api, scrub
 from .retry import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, RetryPolicy
@@ -103,8 +103,9 @@ def connection_argument_spec():
             sts=dict(type="str"),
         )),
         validate_certs=dict(type="bool", default=True),
-        retries=dict(type="int", default=DEFAULT_MAX_ATTEMPTS),
-        retry_max_delay=dict(type="float", default=DEFAULT_MAX_DELAY),
+        retries=dict(type="int", default=DEFAULT_MAX_ATTEMPTS, fallback=(env_fallback, ["ALICLOUD_RETRIES"])),
+        retry_max_delay=dict(type="float", default=DEFAULT_MAX_DELAY,
+                             fallback=(env_fallback, ["ALICLOUD_RETRY_MAX_DELAY"])),
     )
 
 

@@ -2,7 +2,9 @@
 
 The `faults` mapping (world key `faults`, or `POST /_emulator/faults`):
 
-    seed: 42                       # seeds the RNG used by error_rate and drop_rate
+    seed: 42                       # seeds error_rate and drop_rate: each action has its own random stream
+                                   # and every call takes the same draws, so the k-th call of an action
+                                   # meets the same fault whatever other calls run in between
     throttle: {default: 50, ListExecutions: 10, http_status: 400}   # QPS token buckets in real time
     error_rate: 0.1                # or {default: 0.0, StartExecution: 1.0}
     drop_rate: 0.0                 # or per action, like error_rate
@@ -166,7 +168,8 @@ class FaultInjector:
     def configure(self, faults):
         with self._lock:
             self.faults = faults
-            self.rng = random.Random(faults.get("seed"))
+            self.seed = faults.get("seed")
+            self.streams = {}  # per product:Action, so the draws do not depend on how calls interleave
             self.buckets = {}
             self.lost = {}  # per action key: responses lost so far
 
@@ -175,12 +178,13 @@ class FaultInjector:
         if not any(name in faults for name in PER_ACTION_FAULTS):
             return None
         with self._lock:
+            drop_roll, error_roll, kind_roll = self._draws(product, action)
             decision = FaultDecision()
             latency = lookup_per_action(faults.get("latency_ms", {}), product, action)
             if latency:
                 decision.latency_s = latency / 1000.0
             drop_rate = lookup_per_action(faults.get("drop_rate", {}), product, action)
-            if drop_rate and self.rng.random() < drop_rate:
+            if drop_rate and drop_roll < drop_rate:
                 decision.drop = True
                 return decision
             throttle = faults.get("throttle")
@@ -198,9 +202,16 @@ class FaultInjector:
                 if decision.throttle_retry_ms:
                     return decision
             error_rate = lookup_per_action(faults.get("error_rate", {}), product, action)
-            if error_rate and self.rng.random() < error_rate:
-                decision.error = self.rng.choice(["ServiceUnavailable", "InternalError"])
+            if error_rate and error_roll < error_rate:
+                decision.error = "ServiceUnavailable" if kind_roll < 0.5 else "InternalError"
             return decision
+
+    def _draws(self, product, action):
+        key = product + ":" + action
+        stream = self.streams.get(key)
+        if stream is None:
+            stream = self.streams[key] = random.Random(None if self.seed is None else "%s/%s" % (self.seed, key))
+        return stream.random(), stream.random(), stream.random()
 
     def lose_response(self, product, action):
         """After a call was served: True when its response must be lost (the client sees a reset)."""
