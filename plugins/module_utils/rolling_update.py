@@ -384,12 +384,13 @@ def _output_text(outputs):
     return outputs
 
 
-def instance_results(oos, execution, kind, warnings=None):
+def instance_results(oos, execution, kind, warnings=None, loop_items=None):
     """Per-instance results and batches of an execution. API calls.
 
     Returns ``(instances, batches)``: instances = [{instance_id, status, output, error, lifecycle_state,
     child_execution_id, batch}], batches = [{number, instances, status}]. Batch numbers are a nicety: when they
     cannot be read, a sentence saying why (naming the denied action) goes to ``warnings`` and batches is empty.
+    ``loop_items``, a list, receives the loop's child task executions that were read (for waiter.wait_hint).
     """
     execution_id = execution.get("ExecutionId")
     rollback = parameters_of(execution).get("invokeType") == "rollback"
@@ -412,7 +413,10 @@ def instance_results(oos, execution, kind, warnings=None):
         }
     batch_of = {}
     try:
-        for task in _loop_children(oos, execution_id, kind, rollback):
+        children_tasks = _loop_children(oos, execution_id, kind, rollback)
+        if loop_items is not None:
+            loop_items.extend(children_tasks)
+        for task in children_tasks:
             instance_id = _loop_item_instance(task.get("LoopItem"))
             if instance_id and task.get("LoopBatchNumber") is not None:
                 batch_of[instance_id] = int(task["LoopBatchNumber"])

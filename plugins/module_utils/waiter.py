@@ -70,7 +70,7 @@ def _median(values):
 class PollPolicy:
     """When to look again. ``fixed`` replaces the adaptive policy with a constant interval."""
 
-    def __init__(self, fixed=None, floor=2.0, cap=10.0, first=2.0, growth=1.5, lead=2.0,
+    def __init__(self, fixed=None, floor=2.0, cap=10.0, first=6.0, growth=1.5, lead=2.0,
                  max_predicted_sleep=120.0, history=5, learn_first=True, seeded_lead=-2.0, min_learn=None):
         self.fixed = fixed
         self.floor = floor
@@ -267,9 +267,14 @@ def loop_batches(tasks, loop_task):
     """
     parents = set(t.get("TaskExecutionId") for t in tasks or []
                   if t.get("TaskName") == loop_task and not t.get("ParentTaskExecutionId"))
+    return batches_of_items([t for t in tasks or [] if t.get("ParentTaskExecutionId") in parents])
+
+
+def batches_of_items(items):
+    """Loop items (child task executions carrying ``LoopBatchNumber``) grouped as :func:`loop_batches` does."""
     batches = {}
-    for task in tasks or []:
-        if task.get("ParentTaskExecutionId") in parents and task.get("LoopBatchNumber") is not None:
+    for task in items or []:
+        if task.get("LoopBatchNumber") is not None:
             batches.setdefault(int(task["LoopBatchNumber"]), []).append(task)
     result = []
     for number in sorted(batches):
@@ -406,13 +411,61 @@ def seed_from_history(policy, tasks, loop_task, server_clock, now=None):
     return progress
 
 
+def wait_hint(execution, loop_items):
+    """What a later run needs to follow this paused execution without a history read, or None.
+
+    ``loop_items``: the loop's child task executions, as the per-instance result read returns them. Finished
+    tasks outside the loop = finished tasks (``Counters``) - finished loop items; batch lengths are API seconds.
+    """
+    if not is_paused(execution):
+        return None
+    batches = batches_of_items(loop_items)
+    done = BatchProgress.finished_tasks(execution)
+    if not batches or done is None:
+        return None
+    before_loop = done - sum(1 for item in loop_items if item.get("Status") in FINAL_ITEM_STATUSES)
+    if before_loop < 0:
+        return None
+    return {"execution_id": execution.get("ExecutionId"), "batch_sizes": [b["size"] for b in batches],
+            "tasks_before_loop": before_loop,
+            "batch_seconds": [float(b["end"] - b["start"]) for b in batches
+                              if b["finished"] and b["start"] is not None and b["end"] is not None]}
+
+
+def seed_from_hint(policy, hint, execution, loop_task, server_clock, now=None):
+    """The BatchProgress of a previous run's :func:`wait_hint`, seeding ``policy`` with its batch lengths; None
+    when the hint does not fit: another execution, or not right at the start of a batch.
+
+    The running batch started when the execution last changed, provided none of its items has finished
+    (a run right after an approve): that is when its items started. Like a history read, the hint seeds
+    nothing when the service's timestamps cannot be mapped onto our clock.
+    """
+    if not hint or hint.get("execution_id") != execution.get("ExecutionId"):
+        return None
+    progress = BatchProgress(loop_task, hint.get("batch_sizes"), offset=hint.get("tasks_before_loop"))
+    done = BatchProgress.finished_tasks(execution)
+    running = loop_task in [t.get("TaskName") for t in execution.get("CurrentTasks") or []]
+    if status_of(execution) != "Running" or not running or done is None or progress.offset is None:
+        return None
+    if done - progress.offset not in [0] + progress.cumulative[:-1]:
+        return None
+    updated = api_epoch(execution.get("UpdateDate"))
+    server_clock.observe(updated, now)
+    since = server_clock.local_time_of(updated, now)
+    if since is not None:
+        policy.seed([server_clock.local_seconds(seconds) for seconds in hint.get("batch_seconds") or []], since)
+    return progress
+
+
 def wait_for_rollout(oos, execution, loop_task, batch_sizes=None, timeout=3600, poll_interval=None,
-                     adopted=False, stop_on_pause=True, clock=time.monotonic, sleep=time.sleep, wall=time.time):
+                     adopted=False, stop_on_pause=True, clock=time.monotonic, sleep=time.sleep, wall=time.time,
+                     hint=None):
     """Wait for a rolling-update execution whose loop task is ``loop_task``.
 
     ``batch_sizes``: the planned batch sizes (known when this run started the execution). An adopted
-    execution is mid-rollout: one ListTaskExecutions read gives its batches, seeds the policy with the
-    finished ones and anchors the running one. Returns ``(execution, calls, waited)``; raises WaitTimeout.
+    execution is mid-rollout: the ``hint`` a previous run returned (:func:`wait_hint`), when it fits, or else
+    one ListTaskExecutions read gives its batches, seeds the policy with the finished ones and anchors the
+    running one. Returns ``(execution, calls, waited)``; raises WaitTimeout.
     """
     from . import oos as oos_api
 
@@ -421,7 +474,9 @@ def wait_for_rollout(oos, execution, loop_task, batch_sizes=None, timeout=3600, 
     server_clock.observe(api_epoch(execution.get("UpdateDate")), clock())
     policy = PollPolicy(fixed=poll_interval, learn_first=not adopted)
     progress, calls = None, 0
-    if adopted and not poll_interval:
+    if adopted and not poll_interval and hint:
+        progress = seed_from_hint(policy, hint, execution, loop_task, server_clock, clock())
+    if adopted and not poll_interval and progress is None:
         tasks = list(oos_api.list_task_executions(oos, execution_id, include_child_task_execution=True))
         calls += 1 + len(tasks) // 100
         progress = seed_from_history(policy, tasks, loop_task, server_clock, clock())

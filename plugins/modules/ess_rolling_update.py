@@ -173,6 +173,34 @@ options:
       - Poll every this many seconds instead of the adaptive policy (which learns the batch duration and polls
         near the expected end of each batch).
     type: float
+  wait_hint:
+    description:
+      - The RV(wait_hint) the previous run of this rollout returned at a batch pause; the role
+        C(alicloud.rollout.rolling_update) passes it on after each approval. Not used with O(scaling_group_ids).
+      - When it belongs to the execution this run adopts and the next batch has just started, the wait knows the
+        batch lengths and sizes without reading the execution's history (one C(ListTaskExecutions) call fewer) and
+        sleeps until the batch is due. Otherwise it is ignored and the history is read.
+      - Assumes the service counts the loop's items in the execution's C(Counters), as the batch marker does.
+    type: dict
+    suboptions:
+      execution_id:
+        description: The execution the hint describes.
+        type: str
+        required: true
+      batch_sizes:
+        description: Instances per batch.
+        type: list
+        elements: int
+        required: true
+      tasks_before_loop:
+        description: Tasks of the execution that finished outside the loop of batches.
+        type: int
+        required: true
+      batch_seconds:
+        description: Lengths of the finished batches, from the API's timestamps.
+        type: list
+        elements: float
+        required: true
 extends_documentation_fragment:
   - alicloud.rollout.connection
 attributes:
@@ -390,6 +418,28 @@ polls:
   returned: always
   type: int
   sample: 7
+wait_hint:
+  description:
+    - What the next run needs to follow this paused rollout without a history read; give it back as O(wait_hint)
+      after approving the pause. Null unless the execution is paused.
+  returned: with O(scaling_group_id)
+  type: dict
+  contains:
+    execution_id:
+      description: The paused execution.
+      type: str
+    batch_sizes:
+      description: Instances per batch.
+      type: list
+      elements: int
+    tasks_before_loop:
+      description: Tasks that finished outside the loop of batches.
+      type: int
+    batch_seconds:
+      description: Lengths of the finished batches in seconds, from the API's timestamps.
+      type: list
+      elements: float
+  sample: {"execution_id": "exec-1", "batch_sizes": [4, 4, 4], "tasks_before_loop": 3, "batch_seconds": [31.0]}
 groups:
   description:
     - With O(scaling_group_ids), one result per group in the order given, with the keys a single-group task returns
@@ -414,7 +464,7 @@ from ansible_collections.alicloud.rollout.plugins.module_utils import fleet
 from ansible_collections.alicloud.rollout.plugins.module_utils import oos as oos_api
 from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
 from ansible_collections.alicloud.rollout.plugins.module_utils.waiter import (
-    WaitTimeout, is_failed, is_paused, is_terminal, wait_for_rollout)
+    WaitTimeout, is_failed, is_paused, is_terminal, wait_for_rollout, wait_hint)
 
 
 def argument_spec():
@@ -447,6 +497,12 @@ def argument_spec():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float"),
+        wait_hint=dict(type="dict", no_log=False, options=dict(
+            execution_id=dict(type="str", required=True),
+            batch_sizes=dict(type="list", elements="int", required=True),
+            tasks_before_loop=dict(type="int", required=True),
+            batch_seconds=dict(type="list", elements="float", required=True),
+        )),
     )
 
 
@@ -458,7 +514,7 @@ class Rollout:
         self.params = module.params
         self.started_at = time.time()
         self.result = {"changed": False, "adopted": False, "paused": False, "pause_reason": None, "polls": 0,
-                       "batches": [], "outputs": {}, "parameters": {}, "plan": {}, "client_token": None,
+                       "wait_hint": None, "batches": [], "outputs": {}, "parameters": {}, "plan": {}, "client_token": None,
                        "execution_id": None, "status": None, "rollback_source_execution_id": None}
         self.rollback = self.params["invoke_type"] == "rollback"
 
@@ -784,7 +840,7 @@ class Rollout:
             try:
                 execution, polls, _waited = wait_for_rollout(
                     self.oos, execution, loop_task, planned, params["wait_timeout"], params.get("poll_interval"),
-                    adopted=self.result["adopted"])
+                    adopted=self.result["adopted"], hint=params.get("wait_hint"))
                 self.result["polls"] = polls
             except WaitTimeout as timeout:
                 self.result["polls"] = timeout.polls
@@ -822,14 +878,16 @@ class Rollout:
             reported["image_id_after"] = current.get("ImageId")
 
     def _add_instances(self, execution):
-        warnings = []
+        warnings, loop_items = [], []
         try:
-            instances, batches = ru.instance_results(self.oos, execution, self.kind, warnings=warnings)
+            instances, batches = ru.instance_results(self.oos, execution, self.kind, warnings=warnings,
+                                                     loop_items=loop_items)
         except AlicloudApiError as error:
             self.module.warn("Could not read per-instance results: %s" % error)
             return
         for warning in warnings:
             self.module.warn(warning)
+        self.result["wait_hint"] = wait_hint(execution, loop_items)
         self.result["instances"] = instances
         if batches:
             self.result["batches"] = batches

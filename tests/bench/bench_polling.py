@@ -8,7 +8,8 @@ with EveryBatchPause (the package template, ~31-35 s per batch; "module_image": 
 per batch; "module_automatic": Automatic, one wait over all batches), all groups at the same time, so the
 strategies see the same emulator, machine load and batch durations. A rollout is driven as a playbook drives ess_rolling_update: start and wait; at each
 batch pause the module returns, the pause is approved (NotifyExecution Approve) and the module is run
-again, which adopts the running execution and waits with a fresh poll policy (a new process).
+again, which adopts the running execution and waits with a fresh poll policy (a new process), given the
+wait_hint the previous run returned (as the role rolling_update passes it).
 
 What runs is the module's own code: module_utils Connection/ApiClient (signed SDK calls, retry policy),
 waiter.wait_for_rollout exactly as ess_rolling_update calls it (fixed strategies through its poll_interval),
@@ -38,8 +39,8 @@ AUTOMATIC = ("module_automatic",)
 IMAGE = ("module_image",)
 FIXED = {"fixed_5s": 5.0, "fixed_30s": 30.0}
 STRATEGY_LABELS = {
-    "module": "the module's wait (ess_rolling_update: batch-boundary marker, seeded from the finished batches "
-              "when it adopts, tail rule), package template",
+    "module": "the module's wait (ess_rolling_update: batch-boundary marker, seeded from the previous run's "
+              "wait_hint or the finished batches when it adopts, tail rule), package template",
     "fixed_5s": "fixed interval 5 s (poll_interval: 5, like until:/delay: 5)",
     "fixed_30s": "fixed interval 30 s (poll_interval: 30, like until:/delay: 30)",
     "module_automatic": "the module's wait, batchPauseOption Automatic: one wait over all batches "
@@ -100,17 +101,19 @@ class Rollout(threading.Thread):
         execution_id = execution["ExecutionId"]
         loop_task = ru.LOOP_TASKS[kind][0]
         planned = [len(b) for b in ru.plan_batches(["i-%d" % n for n in range(INSTANCES)], BATCHES)]
-        first_run = True
+        first_run, hint = True, None
         while True:
             # A new module run, as ess_rolling_update waits: the run that started the rollout knows its plan;
             # later runs adopt the running execution.
             calls_before = len(api.call_log)
             execution, _, waited = waiter.wait_for_rollout(
                 oos, execution, loop_task, planned if first_run else None, WAIT_TIMEOUT_S,
-                FIXED.get(self.strategy), adopted=not first_run)
+                FIXED.get(self.strategy), adopted=not first_run, hint=hint)
             # Every API call of the wait counts, the history read of an adopting run included.
             polls = len(api.call_log) - calls_before
-            ru.instance_results(oos, execution, kind)  # what the module reads before it returns
+            loop_items = []
+            ru.instance_results(oos, execution, kind, loop_items=loop_items)  # what the module reads before it returns
+            hint = waiter.wait_hint(execution, loop_items)  # returned by the module; the role passes it to the next run
             returned_at = time.time()
             changed_at = self.snapshot(execution_id)["status_changed_at_real"]
             self.samples.append({"event": execution.get("WaitingStatus") or execution.get("Status"),

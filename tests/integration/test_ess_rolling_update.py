@@ -145,6 +145,41 @@ def test_pause_adoption_conflict_and_image_rollback_of_a_paused_rollout(emulator
     assert emulator.calls(action="ModifyScalingConfiguration", status=200)
 
 
+def test_a_run_given_the_previous_wait_hint_follows_the_next_batch_without_a_history_read(emulator, tmp_path):
+    """The role passes each paused run's wait_hint to the run after the approval; that run skips one
+    ListTaskExecutions (the history read). Two groups, the same rollout: one next run with, one without."""
+    second_group, second_config = "asg-bp1demo0000000002", "asc-bp1demo0000000002"
+    world = read_world(None)
+    second = copy.deepcopy(world["scaling_groups"][0])
+    second.update(id=second_group, scaling_configuration={"id": second_config, "image_id": OLD_IMAGE})
+    world["scaling_groups"].append(second)
+    emulator.load_world(world, speed=6)  # a batch takes ~14 s: the next run adopts it well before it ends
+    groups = (GROUP, second_group)
+    paused = run_tasks(emulator, tmp_path, [image_task(scaling_group_id=g, batch_pause_option="EveryBatchPause")
+                                            for g in groups], poll_interval=None).results
+    for result in paused:
+        assert result["paused"] is True, result.get("msg")
+        hint = result["wait_hint"]
+        assert hint["execution_id"] == result["execution_id"] and hint["batch_sizes"] == [2, 2]
+        assert len(hint["batch_seconds"]) == 1 and hint["tasks_before_loop"] >= 1
+
+    history_reads = {}
+    for group, result, hint in ((GROUP, paused[0], paused[0]["wait_hint"]), (second_group, paused[1], None)):
+        since = emulator.calls()[-1]["index"] + 1 if emulator.calls() else 0
+        adopt = image_task(scaling_group_id=group, batch_pause_option="EveryBatchPause")
+        if hint:
+            adopt[MODULE]["wait_hint"] = hint
+        approved, finished = run_tasks(emulator, tmp_path, [
+            {"alicloud.rollout.oos_execution": {"execution_id": result["execution_id"], "action": "approve"}},
+            adopt], poll_interval=None).results
+        assert approved.get("failed") is not True, approved.get("msg")
+        assert finished["status"] == "Success" and finished["adopted"] is True, finished.get("msg")
+        assert finished["polls"] >= 1, "the batch ended before the run adopted it: nothing was waited for"
+        assert finished["wait_hint"] is None  # nothing follows a finished rollout
+        history_reads[hint is not None] = len(emulator.calls(since=since, action="ListTaskExecutions"))
+    assert history_reads[False] == history_reads[True] + 1, history_reads
+
+
 def test_processes_suspended_before_the_rollout_stay_suspended(emulator, tmp_path):
     emulator.load_world(world_with(suspended_processes=["ScaleIn", "AlarmNotification"]))
     result = run_tasks(emulator, tmp_path, [{MODULE: {"scaling_group_id": GROUP, "invoke_script": "true"}}])[0]

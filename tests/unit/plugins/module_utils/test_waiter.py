@@ -402,3 +402,99 @@ def test_an_automatic_rollout_with_api_dates_costs_about_one_call_per_batch_with
     lags = rollout.lags()
     assert max(lags[5:]) <= 3  # no drift over 20 batches
     assert len([t for t in rollout.polls if t > 10 * 31]) <= 11  # the second ten batches: one call each
+
+
+# ---- the wait hint: what one run returns at a pause so that the next run needs no history read
+
+def paused_after_two_batches():
+    """The history above, paused after batch 2 (batch 3 not started), and its loop items as the result read."""
+    items = [t for t in history_read() if t.get("ParentTaskExecutionId")]
+    for item in items[3:]:
+        item.update(Status="Pending", StartDate="", EndDate="")
+    execution = execution_view(status="Waiting", done=2 + 3, waiting="BatchPause")
+    execution["UpdateDate"] = "2026-01-01T00:01:11Z"
+    return execution, items
+
+
+def test_a_paused_execution_yields_a_hint_with_batch_sizes_lengths_and_the_tasks_before_the_loop():
+    execution, items = paused_after_two_batches()
+    hint = waiter.wait_hint(execution, items)
+    assert hint == {"execution_id": "exec-1", "batch_sizes": [2, 1, 2], "tasks_before_loop": 2,
+                    "batch_seconds": [31.0, 31.0]}
+    running = dict(execution, Status="Running", WaitingStatus="")
+    assert waiter.wait_hint(running, items) is None  # only a pause is followed by a run that adopts
+    assert waiter.wait_hint(execution, []) is None
+
+
+def approved(paused, update="2026-01-01T00:01:40Z", done=5):
+    execution = execution_view(status="Running", done=done)
+    execution.update(UpdateDate=update, ExecutionId=paused["ExecutionId"])
+    return execution
+
+
+def test_a_fitting_hint_seeds_the_policy_and_anchors_the_batch_that_has_just_started():
+    execution, items = paused_after_two_batches()
+    hint = waiter.wait_hint(execution, items)
+    resumed_at = waiter.api_epoch("2026-01-01T00:01:40Z")
+    server_clock = waiter.ServerClock(clock=lambda: 700.0, wall=lambda: resumed_at + 3)
+    policy = PollPolicy(floor=2.0, seeded_lead=-2.0)
+    progress = waiter.seed_from_hint(policy, hint, approved(execution), "invokeByRunCommand", server_clock, now=700.0)
+    assert progress is not None and progress.offset == 2 and progress.cumulative == [2, 3, 5]
+    policy.record(700.0, progress.marker(approved(execution)))
+    assert policy.expected_duration == 31
+    assert policy.next_delay(700.0) == pytest.approx(697 + 31 + 2 - 700)  # anchored 3 s ago, at the resume
+    assert progress.marker(execution_view(done=6)) == ("Running", "", 2)  # one of batch 3's two items
+    assert progress.tail(execution_view(done=7))
+
+
+@pytest.mark.parametrize("change", ["other execution", "mid batch", "not running"])
+def test_a_hint_that_does_not_fit_is_not_used(change):
+    execution, items = paused_after_two_batches()
+    hint = waiter.wait_hint(execution, items)
+    current = approved(execution)
+    resumed_at = waiter.api_epoch("2026-01-01T00:01:40Z")
+    wall = resumed_at + 3
+    if change == "other execution":
+        hint["execution_id"] = "exec-2"
+    elif change == "mid batch":
+        current = approved(execution, done=6)  # an item of the running batch has finished: its start is unknown
+    else:
+        current["CurrentTasks"] = [{"TaskName": "tagInstance"}]
+    policy = PollPolicy()
+    server_clock = waiter.ServerClock(clock=lambda: 700.0, wall=lambda: wall)
+    assert waiter.seed_from_hint(policy, hint, current, "invokeByRunCommand", server_clock, now=700.0) is None
+    assert policy.expected_duration is None
+
+
+@pytest.mark.parametrize("change", ["no lengths", "clock ahead"])
+def test_a_hint_without_usable_lengths_gives_the_progress_but_seeds_nothing(change):
+    execution, items = paused_after_two_batches()
+    hint = waiter.wait_hint(execution, items)
+    resumed_at = waiter.api_epoch("2026-01-01T00:01:40Z")
+    wall = resumed_at + 3
+    if change == "no lengths":
+        hint["batch_seconds"] = []
+    else:
+        wall = resumed_at - 60  # the service's clock is a minute ahead of ours (an emulator at speed > 1)
+    policy = PollPolicy()
+    server_clock = waiter.ServerClock(clock=lambda: 700.0, wall=lambda: wall)
+    progress = waiter.seed_from_hint(policy, hint, approved(execution), "invokeByRunCommand", server_clock, now=700.0)
+    assert progress is not None and progress.cumulative == [2, 3, 5] and progress.offset == 2
+    assert policy.expected_duration is None
+
+
+def test_wait_for_rollout_skips_the_history_read_only_when_the_hint_fits(monkeypatch):
+    from ansible_collections.alicloud.rollout.plugins.module_utils import oos as oos_api
+    execution, items = paused_after_two_batches()
+    hint = waiter.wait_hint(execution, items)
+    reads = []
+    done = dict(execution_view(status="Success", done=9, current=()), UpdateDate="2026-01-01T00:02:20Z")
+    monkeypatch.setattr(oos_api, "list_task_executions", lambda *a, **k: reads.append(k) or history_read())
+    monkeypatch.setattr(oos_api, "get_execution", lambda *a, **k: done)
+    wall = waiter.api_epoch("2026-01-01T00:01:43Z")
+    for given, expected_reads in ((hint, 0), (dict(hint, execution_id="exec-other"), 1)):
+        del reads[:]
+        clock = SimClock()
+        waiter.wait_for_rollout(None, approved(execution), "invokeByRunCommand", adopted=True, hint=given,
+                                clock=clock, sleep=clock.sleep, wall=lambda: wall)
+        assert len(reads) == expected_reads
