@@ -497,7 +497,7 @@ def argument_spec():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float"),
-        wait_hint=dict(type="dict", no_log=False, options=dict(
+        wait_hint=dict(type="dict", options=dict(
             execution_id=dict(type="str", required=True),
             batch_sizes=dict(type="list", elements="int", required=True),
             tasks_before_loop=dict(type="int", required=True),

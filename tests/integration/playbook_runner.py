@@ -48,12 +48,9 @@ class PlaybookRun:
         return self.results[index]
 
 
-def run_tasks(emulator, tmp_path, tasks, check=False, diff=False, account="admin", env=None, poll_interval=0.25):
-    """Run module tasks (dicts) in one play; return each task's registered result, failures included.
-
-    ``poll_interval`` goes to every module through module_defaults so waits track the fast emulator
-    (None keeps the adaptive poll policy).
-    """
+def results_play(tasks, results_path, module_defaults=None):
+    """One localhost play: ``tasks`` (dicts), each with ignore_errors and a register unless it says otherwise,
+    then a task that saves every registered result, failures included, to ``results_path`` as a JSON list."""
     play_tasks = []
     registered = []
     for index, task in enumerate(tasks):
@@ -62,23 +59,35 @@ def run_tasks(emulator, tmp_path, tasks, check=False, diff=False, account="admin
         task.setdefault("register", "result_%d" % index)
         registered.append(task["register"])
         play_tasks.append(task)
-    results_path = str(tmp_path / "results.json")
     play_tasks.append({
         "name": "save results",
         "ansible.builtin.copy": {
             "content": "{{ [%s] | to_json }}" % ", ".join(registered),
-            "dest": results_path,
+            "dest": str(results_path),
         },
         "check_mode": False,
         "diff": False,
     })
     play = {"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}
+    if module_defaults:
+        play["module_defaults"] = module_defaults
+    return play
+
+
+def run_tasks(emulator, tmp_path, tasks, check=False, diff=False, account="admin", env=None, poll_interval=0.25):
+    """Run module tasks (dicts) in one play; return each task's registered result, failures included.
+
+    ``poll_interval`` goes to every module through module_defaults so waits track the fast emulator
+    (None keeps the adaptive poll policy).
+    """
+    results_path = tmp_path / "results.json"
+    module_defaults = None
     if poll_interval is not None:
         # Per module: not every module of the action group takes poll_interval.
-        play["module_defaults"] = dict(("alicloud.rollout.%s" % name, {"poll_interval": poll_interval})
-                                       for name in POLLING_MODULES)
+        module_defaults = dict(("alicloud.rollout.%s" % name, {"poll_interval": poll_interval})
+                               for name in POLLING_MODULES)
     playbook = tmp_path / "playbook.yml"
-    playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+    playbook.write_text(yaml.safe_dump([results_play(tasks, results_path, module_defaults)], sort_keys=False))
     command = [ANSIBLE_PLAYBOOK, str(playbook)]
     if check:
         command.append("--check")
@@ -87,9 +96,7 @@ def run_tasks(emulator, tmp_path, tasks, check=False, diff=False, account="admin
     process = subprocess.run(command, env=ansible_env(emulator, account, **(env or {})), cwd=str(tmp_path),
                              capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT_S)
     assert process.returncode == 0, process.stdout + process.stderr
-    with open(results_path) as handle:
-        results = json.load(handle)
-    return PlaybookRun(process, results)
+    return PlaybookRun(process, json.loads(results_path.read_text()))
 
 
 def mutating_calls(emulator, since=0):

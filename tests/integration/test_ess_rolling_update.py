@@ -165,7 +165,8 @@ def test_a_run_given_the_previous_wait_hint_follows_the_next_batch_without_a_his
 
     history_reads = {}
     for group, result, hint in ((GROUP, paused[0], paused[0]["wait_hint"]), (second_group, paused[1], None)):
-        since = emulator.calls()[-1]["index"] + 1 if emulator.calls() else 0
+        logged = emulator.calls()
+        since = logged[-1]["index"] + 1 if logged else 0
         adopt = image_task(scaling_group_id=group, batch_pause_option="EveryBatchPause")
         if hint:
             adopt[MODULE]["wait_hint"] = hint

@@ -41,6 +41,16 @@ def assert_rolled_to_new_image(emulator):
     assert group["suspended_processes"] == []
 
 
+PAUSED_ROLLOUT = {ROLLOUT: dict(PATIENT, scaling_group_id=GROUP, image_id=NEW_IMAGE, batch_number=2,
+                                batch_pause_option="FirstBatchPause")}
+
+
+def paused_after_the_first_batch(emulator, tmp_path):
+    _, [paused] = run_tasks(emulator, tmp_path, [PAUSED_ROLLOUT])
+    assert paused.get("paused") is True, paused.get("msg")
+    return paused
+
+
 def test_a_start_whose_response_was_lost_is_adopted_not_repeated(emulator, tmp_path):
     emulator.set_faults({"lost_responses": {"StartExecution": 1}})
     _, [result] = run_tasks(emulator, tmp_path, [{ROLLOUT: dict(PATIENT, scaling_group_id=GROUP, image_id=NEW_IMAGE,
@@ -78,14 +88,11 @@ def test_module_rollout_survives_every_fault_kind_on_every_api(emulator, tmp_pat
 
 def test_an_approve_whose_answer_was_lost_or_refused_lands_exactly_once(emulator, tmp_path):
     """NotifyExecution has no ClientToken: after a 5xx it is sent again, after a lost answer it is not."""
-    _, [paused] = run_tasks(emulator, tmp_path, [{ROLLOUT: dict(
-        PATIENT, scaling_group_id=GROUP, image_id=NEW_IMAGE, batch_number=2, batch_pause_option="FirstBatchPause")}])
-    assert paused.get("paused") is True, paused.get("msg")
+    paused = paused_after_the_first_batch(emulator, tmp_path)
     emulator.set_faults({"lost_responses": {"NotifyExecution": 1}})
     _, [approved] = run_tasks(emulator, tmp_path, [
         {"alicloud.rollout.oos_execution": {"execution_id": paused["execution_id"], "action": "approve"}}])
-    _, [finished] = run_tasks(emulator, tmp_path, [{ROLLOUT: dict(
-        PATIENT, scaling_group_id=GROUP, image_id=NEW_IMAGE, batch_number=2, batch_pause_option="FirstBatchPause")}])
+    _, [finished] = run_tasks(emulator, tmp_path, [PAUSED_ROLLOUT])
     calls = record(emulator)
 
     assert approved.get("failed") is not True, approved.get("msg")
@@ -100,10 +107,8 @@ def test_an_approve_whose_answer_was_lost_or_refused_lands_exactly_once(emulator
 
 
 def test_an_approve_reset_then_refused_with_5xx_is_sent_until_it_lands(emulator, tmp_path):
-    _, [paused] = run_tasks(emulator, tmp_path, [{ROLLOUT: dict(
-        PATIENT, scaling_group_id=GROUP, image_id=NEW_IMAGE, batch_number=2, batch_pause_option="FirstBatchPause")}])
-    assert paused.get("paused") is True, paused.get("msg")
-    # Only NotifyExecution draws from the seeded generator, so the draws are fixed: a reset, a 5xx, then through.
+    paused = paused_after_the_first_batch(emulator, tmp_path)
+    # Each action draws from its own seeded stream, so NotifyExecution's draws are fixed: a reset, a 5xx, then through.
     emulator.set_faults({"seed": 100, "drop_rate": {"NotifyExecution": 0.5}, "error_rate": {"NotifyExecution": 0.5}})
     _, [approved] = run_tasks(emulator, tmp_path, [{"alicloud.rollout.oos_execution": {
         "execution_id": paused["execution_id"], "action": "approve", "retry_max_delay": 0.5}}])

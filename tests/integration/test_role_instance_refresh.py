@@ -77,6 +77,18 @@ def assert_group_clean(group):
     assert {i["lifecycle_state"] for i in group["instances"]} == {"InService"}
 
 
+def assert_failed_and_rolled_back(emulator, run):
+    """The play failed, its one refresh was rolled back and the group is as before it; returns the refresh id."""
+    assert run.returncode != 0
+    [refresh] = refreshes(emulator)
+    assert refresh["Status"] == "RollbackSuccessful"
+    assert images(emulator) == [OLD_IMAGE] * 4
+    group = group_state(emulator)
+    assert group["scaling_configuration"]["image_id"] == OLD_IMAGE
+    assert_group_clean(group)
+    return refresh["InstanceRefreshTaskId"]
+
+
 def wait_for_refresh(emulator, statuses, process):
     deadline = time.monotonic() + WAIT_DEADLINE_S
     while time.monotonic() < deadline and process.poll() is None:
@@ -169,20 +181,13 @@ def test_unhealthy_checkpoint_gate_rolls_the_refresh_back_and_fails_the_play(emu
     run = run_playbook(emulator, canary=True, health_tasks=write_health_tasks(tmp_path, "batch"),
                        refresh_checkpoint_pause_time=LONG_PAUSE_MINUTES)
 
-    assert run.returncode != 0
-    [refresh] = refreshes(emulator)
-    refresh_id = refresh["InstanceRefreshTaskId"]
-    assert refresh["Status"] == "RollbackSuccessful"
+    refresh_id = assert_failed_and_rolled_back(emulator, run)
     text = output(run)
     assert "user gate:" in text and "are not serving" in text
     assert "by instance refresh %s failed in task" % refresh_id in text
     assert "Rolled back by instance refresh %s (RollbackSuccessful)" % refresh_id in text
     assert "Scaling configuration image: %s" % OLD_IMAGE in text
     assert calls_of(emulator, "ResumeInstanceRefresh") == []
-    group = group_state(emulator)
-    assert images(emulator) == [OLD_IMAGE] * 4
-    assert group["scaling_configuration"]["image_id"] == OLD_IMAGE
-    assert_group_clean(group)
 
     # The same playbook again does not repeat the rolled-back refresh unless asked to.
     again = run_playbook(emulator, canary=True, refresh_checkpoint_pause_time=LONG_PAUSE_MINUTES)
@@ -199,16 +204,10 @@ def test_image_failing_the_ess_health_check_is_rolled_back_and_fails_the_play(em
     run = run_playbook(emulator, image_id=BAD_IMAGE, canary=True, health_url=health_url(emulator),
                        refresh_checkpoint_pause_time=LONG_PAUSE_MINUTES)
 
-    assert run.returncode != 0
-    [refresh] = refreshes(emulator)
-    refresh_id = refresh["InstanceRefreshTaskId"]
-    assert refresh["Status"] == "RollbackSuccessful"
+    refresh_id = assert_failed_and_rolled_back(emulator, run)
     text = output(run)
     assert "ended Failed" in text and "did not pass the health check" in text
     assert "Rolled back by instance refresh %s (RollbackSuccessful)" % refresh_id in text
-    assert images(emulator) == [OLD_IMAGE] * 4
-    assert group_state(emulator)["scaling_configuration"]["image_id"] == OLD_IMAGE
-    assert_group_clean(group_state(emulator))
 
 
 def test_refresh_cancelled_from_outside_fails_clearly_and_is_not_rolled_back(emulator):
@@ -269,13 +268,9 @@ def test_killed_during_the_rollback_rerun_waits_for_it_and_does_not_refresh_agai
 
     run = run_playbook(emulator, **extra)
 
-    assert run.returncode != 0
+    assert assert_failed_and_rolled_back(emulator, run) == rolling_back["InstanceRefreshTaskId"]
     assert "(%s) was rolled back (RollbackSuccessful)" % rolling_back["InstanceRefreshTaskId"] in output(run)
-    [refresh] = refreshes(emulator)
-    assert refresh["Status"] == "RollbackSuccessful"
     assert len(calls_of(emulator, "RollbackInstanceRefresh")) == 1
-    assert images(emulator) == [OLD_IMAGE] * 4
-    assert_group_clean(group_state(emulator))
 
 
 def test_ineligible_group_fails_in_the_preflight_with_the_reason_and_changes_nothing(emulator):

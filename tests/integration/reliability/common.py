@@ -7,7 +7,7 @@ import subprocess
 import yaml
 
 from emulator_harness import read_world
-from playbook_runner import ANSIBLE_PLAYBOOK, ROOT, ansible_env
+from playbook_runner import ANSIBLE_PLAYBOOK, ROOT, ansible_env, results_play
 
 GROUP = "asg-bp1demo0000000001"
 CONFIG = "asc-bp1demo0000000001"
@@ -57,7 +57,6 @@ def run_playbook(emulator, playbook, extra_args=(), account="admin", env=None, c
                           capture_output=True, text=True, timeout=timeout)
 
 
-
 RECORDER_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
 
 
@@ -76,23 +75,11 @@ def run_recorded(emulator, playbook, work, forks):
             failures.setdefault(item["host"], []).append(str(item["result"].get("msg", "")))
     return run, failures
 
+
 def run_tasks(emulator, tmp_path, tasks, extra_args=(), account="admin", env=None, module_defaults=None):
     """Run module tasks in one play, each with ignore_errors; return (process, [registered results])."""
-    play_tasks = []
-    names = []
-    for index, task in enumerate(tasks):
-        task = dict(task)
-        task.setdefault("ignore_errors", True)
-        task.setdefault("register", "result_%d" % index)
-        names.append(task["register"])
-        play_tasks.append(task)
     results_path = tmp_path / "results.json"
-    play_tasks.append({"name": "save results", "ansible.builtin.copy": {
-        "content": "{{ [%s] | to_json }}" % ", ".join(names), "dest": str(results_path)}})
-    play = {"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}
-    if module_defaults:
-        play["module_defaults"] = module_defaults
-    playbook = write_playbook(tmp_path / "playbook.yml", [play])
+    playbook = write_playbook(tmp_path / "playbook.yml", [results_play(tasks, results_path, module_defaults)])
     process = run_playbook(emulator, playbook, extra_args, account, env, cwd=tmp_path)
     assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-4000:]
     return process, json.loads(results_path.read_text())
