@@ -444,8 +444,11 @@ def instance_results(oos, execution, kind, warnings=None, loop_items=None):
     for number in sorted(batches):
         members = batches[number]
         statuses = set(m["status"] for m in members)
-        if statuses & {"Failed", "Cancelled"}:
+        if "Failed" in statuses:
             status = "Failed"
+        elif "Cancelled" in statuses:
+            # Cancelled before it ran (a rollout stopped after an earlier batch) is not a failure of this batch.
+            status = "Cancelled"
         elif statuses == {"Success"}:
             status = "Success"
         else:

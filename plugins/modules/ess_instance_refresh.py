@@ -23,7 +23,8 @@ description:
     instance to refresh, nothing changes (C(changed=false)).
   - Before any change, a preflight reads the scaling group and explains why it cannot use instance refresh
     (a group that is not ECS, a scale-out policy other than priority, the Economical or Forcibly-Recycle reclaim
-    mode, another refresh running, an image for a launch-template group) and warns when a rollback will not be
+    mode, another refresh running, an OOS rolling update of the group in flight (named by its execution ID), an
+    image for a launch-template group) and warns when a rollback will not be
     possible (launch template version C(Default) or C(Latest)).
   - Instance refresh creates new instances and releases the old ones (new instance IDs, new private IPs). For
     in-place updates that keep the instances use M(alicloud.rollout.ess_rolling_update). The collection's
@@ -354,6 +355,7 @@ from ansible_collections.alicloud.rollout.plugins.module_utils.client import Ali
 from ansible_collections.alicloud.rollout.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.rollout.plugins.module_utils import ess as ess_api
 from ansible_collections.alicloud.rollout.plugins.module_utils import instance_refresh as ir
+from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
 
 
 def _progress(task):
@@ -457,6 +459,7 @@ class Runner:
                 and running.get("Status") not in ("Cancelling", "RollbackInProgress"):
             return self.adopt(running)
 
+        self.refuse_oos_rollout_in_flight()
         blockers, warnings = ir.preflight(group, request, running)
         instances, image_of = self.instances_and_images(request)
         predicted = ir.predict_instances(group, request, instances, image_of)
@@ -503,6 +506,19 @@ class Runner:
             task = self.wait(task)
             self.record_matching(task, group)
         self.finish(task, "Successful", "was started")
+
+    def refuse_oos_rollout_in_flight(self):
+        """Two rollouts must not update the same instances: an OOS rolling update of the group (running, or
+        paused between batches) blocks a new refresh, as a refresh in flight blocks ess_rolling_update."""
+        oos = self.module.client("oos")
+        in_flight = ru.find_in_flight(ru.group_rollouts(oos, self.group_id, limit=50))
+        if in_flight:
+            other = in_flight[0]
+            self.fail("Another rollout of scaling group %s is in flight: OOS execution %s (%s, status %s). Let it "
+                      "end, or roll it back (alicloud.rollout.ess_rolling_update invoke_type=rollback "
+                      "source_execution_id=%s), before starting an instance refresh; nothing was started." % (
+                          self.group_id, other.get("ExecutionId"), other.get("TemplateName"), other.get("Status"),
+                          other.get("ExecutionId")))
 
     def adopt(self, task):
         self.result.update(action="adopted", status_before=task.get("Status"))

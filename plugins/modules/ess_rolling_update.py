@@ -694,8 +694,14 @@ class Rollout:
                 self.result["plan"]["action"] = "none"
                 previous = ru.last_success_of_request(rollouts, template_name, parameters)
                 if previous is not None:
-                    # Report the rollout that got the group here, so a re-run still returns its id.
+                    # Report the rollout that got the group here, so a re-run still returns its id (and, outside
+                    # check mode, its batches and instances: a wait that finds it ended needs no other read).
                     self.result.update(ru.shape_result(previous, self.kind, parameters))
+                    if config_change:
+                        self.result["scaling_configuration"]["image_id_before"] = \
+                            ru.parameters_of(previous).get("sourceImageId") or config_change[1]
+                    if not self.module.check_mode:
+                        self._add_instances(previous)
                 self.result["msg"] = "Every in-scope instance%s already has the target %s; nothing to do." % (
                     " and the scaling configuration" if self.kind == "image" else "", self.kind)
                 self.finish()
@@ -822,6 +828,12 @@ class Rollout:
         self.result["plan"] = {"action": "adopt", "instances_to_change": [], "batches": []}
         self.result["client_token"] = None
         self.result.update(ru.shape_result(execution, self.kind, self.parameters))
+        if self.kind == "image" and configuration and not self.rollback:
+            # The image the adopted execution started from, so a report of the adopting run still shows the change.
+            self.result["scaling_configuration"] = {
+                "scaling_configuration_id": configuration.get("ScalingConfigurationId"),
+                "image_id_before": ru.parameters_of(execution).get("sourceImageId") or configuration.get("ImageId"),
+                "image_id_after": configuration.get("ImageId")}
         if self.rollback:
             config_change = self._config_change(configuration)
             if config_change and config_change[1] != config_change[2]:

@@ -46,7 +46,7 @@ def run_playbook(emulator, image_id):
         "image_id": image_id,
         "batch_number": 2,
         "canary": True,
-        "health_url": emulator.url + "/_emulator/instances/{{ instance.instance_id }}/health",
+        "health_url": emulator.url + "/_emulator/instances/{instance_id}/health",
         "health_delay": 1,
         "health_deadline": 3,
         "poll_interval": 0.5,

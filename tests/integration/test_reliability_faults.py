@@ -138,7 +138,7 @@ def test_role_rollout_with_canary_and_health_gate_survives_faults(emulator, tmp_
     emulator.set_faults(dict(EVERY_FAULT, error_rate={"default": 0.08, "NotifyExecution": 0.3},
                              drop_rate={"default": 0.05, "NotifyExecution": 0.2},
                              lost_responses={"StartExecution": 1, "NotifyExecution": 1}))
-    health_url = emulator.url + "/_emulator/instances/{{ instance.instance_id }}/health"
+    health_url = emulator.url + "/_emulator/instances/{instance_id}/health"
     run = run_playbook(emulator, repo_path("playbooks", "update_image.yml"), [
         "-e", '{"scaling_group_id": "%s", "image_id": "%s", "canary": true, "health_url": "%s", "poll_interval": 0.3, '
               '"health_delay": 1, "health_deadline": 5}' % (GROUP, NEW_IMAGE, health_url)],

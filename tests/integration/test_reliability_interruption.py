@@ -25,7 +25,7 @@ def summary_table(request):
 
 
 def command(emulator, image, canary=False):
-    health_url = emulator.url + "/_emulator/instances/{{ instance.instance_id }}/health"
+    health_url = emulator.url + "/_emulator/instances/{instance_id}/health"
     extra = ('{"scaling_group_id": "%s", "image_id": "%s", "canary": %s, "health_url": "%s", "poll_interval": 0.3, '
              '"health_delay": 1, "health_deadline": 3}' % (GROUP, image, "true" if canary else "false", health_url))
     return [ANSIBLE_PLAYBOOK, repo_path("playbooks", "update_image.yml"), "-e", extra]

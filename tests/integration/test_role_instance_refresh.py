@@ -48,7 +48,7 @@ def start_playbook(emulator, **extra_vars):
 
 
 def health_url(emulator):
-    return emulator.url + "/_emulator/instances/{{ instance.instance_id }}/health"
+    return emulator.url + "/_emulator/instances/{instance_id}/health"
 
 
 def output(run):

@@ -36,7 +36,7 @@ def run_playbook(emulator, name, **extra_vars):
 
 
 def health_url(emulator):
-    return emulator.url + "/_emulator/instances/{{ instance.instance_id }}/health"
+    return emulator.url + "/_emulator/instances/{instance_id}/health"
 
 
 def group_state(emulator):
