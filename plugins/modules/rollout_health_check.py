@@ -19,6 +19,8 @@ description:
     a field an instance lacks, no scheme), with a message naming O(url_variable) and the allowed fields.
   - Makes no cloud API call and changes nothing; it runs the same in check mode.
   - Used by the role alicloud.rollout.rolling_update for its health gate and its probe of the current instances.
+  - Takes the shared connection options only so that C(module_defaults) for the action group apply to it unchanged;
+    it uses none of them.
 author:
   - alicloud.rollout maintainers (@alicloud-rollout)
 options:
@@ -72,12 +74,18 @@ options:
     type: str
     choices: [probe, batch, final]
     default: batch
+extends_documentation_fragment:
+  - alicloud.rollout.connection
 attributes:
   check_mode:
     support: full
     description: Sends the same read-only requests; nothing changes either way.
   diff_mode:
     support: none
+  action_group:
+    support: full
+    description: Use C(group/alicloud.rollout.alicloud) in C(module_defaults) to set shared options once.
+    membership: [alicloud.rollout.alicloud]
 """
 
 EXAMPLES = r"""
@@ -135,10 +143,10 @@ seconds:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.urls import open_url
 from ansible_collections.alicloud.rollout.plugins.module_utils import health
+from ansible_collections.alicloud.rollout.plugins.module_utils.client import AlicloudModule
 
 
 def fetch_status(validate_certs):
@@ -153,7 +161,7 @@ def fetch_status(validate_certs):
 
 
 def main():
-    module = AnsibleModule(
+    module = AlicloudModule(
         argument_spec=dict(
             url=dict(type="str", required=True),
             url_variable=dict(type="str", default="url"),

@@ -10,6 +10,7 @@ emulator's state, stops the emulator and exits with the playbook's status (non-z
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -54,7 +55,31 @@ def run_playbook(emulator, image_id):
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                os.path.join(ROOT, "playbooks", "update_image.yml"), "-e", json.dumps(extra_vars)]
     print("$ ansible-playbook playbooks/update_image.yml -e '%s'" % json.dumps(extra_vars), flush=True)
-    return subprocess.call(command, env=playbook_env(emulator), cwd=ROOT)
+    process = subprocess.Popen(command, env=playbook_env(emulator), cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    recap = None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        found = re.search(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", line)
+        if found:
+            recap = [int(n) for n in found.groups()]
+    return process.wait(), recap
+
+
+def figures_lines(recap, calls):
+    """The figures issue 12 sets targets for: task results, skipped, API calls (and how many change something)."""
+    lines = []
+    if recap:
+        ok, changed, unreachable, failed, skipped = recap
+        lines.append("Task results: %d (ok %d, changed %d, failed %d, skipped %d)" % (
+            ok + unreachable + failed + skipped, ok, changed, failed, skipped))
+    counts = {}
+    for call in calls:
+        counts[call["action"]] = counts.get(call["action"], 0) + 1
+    lines.append("API calls: %d, of which %d change something (%s)" % (
+        len(calls), len([c for c in calls if c.get("mutating")]),
+        ", ".join("%s %d" % (name, count) for name, count in sorted(counts.items(), key=lambda kv: -kv[1]))))
+    return lines
 
 
 def summary_lines(state, images_before):
@@ -115,10 +140,13 @@ def main(argv=None):
         print("Emulator listening on %s (speed x%d)" % (process.url, SPEED), flush=True)
         images_before = dict((i["id"], i["image_id"]) for g in emulator.state()["scaling_groups"]
                              for i in g["instances"])
-        returncode = run_playbook(emulator, args.image)
+        emulator.clear_calls()
+        returncode, recap = run_playbook(emulator, args.image)
         print()
         print("=" * 30 + " Summary " + "=" * 30)
         for line in summary_lines(emulator.state(), images_before):
+            print(line)
+        for line in figures_lines(recap, emulator.calls()):
             print(line)
         print("Rollout %s in %.1f s (playbook exit code %d)." % (
             "succeeded" if returncode == 0 else "FAILED", time.monotonic() - started, returncode))

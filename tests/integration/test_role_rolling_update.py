@@ -71,8 +71,8 @@ def test_image_canary_with_a_passing_health_gate_completes(emulator):
     assert run.returncode == 0, output(run)
     text = output(run)
     assert "batch 1 of 2 [Success]" in text
-    assert "Health gate (batch) passed for 2 instance(s)" in text
-    assert "Health gate (final) passed for 4 instance(s)" in text
+    assert "batch passed (2 instance(s)" in text
+    assert "final passed (4 instance(s)" in text
     group = group_state(emulator)
     assert group["scaling_configuration"]["image_id"] == NEW_IMAGE
     assert {i["image_id"] for i in group["instances"]} == {NEW_IMAGE}
@@ -118,7 +118,7 @@ def test_unhealthy_new_image_is_rolled_back_and_the_play_fails_with_a_summary(em
 
     assert run.returncode != 0
     text = output(run)
-    assert "Health gate (batch) failed for 2 of 2 instance(s)" in text
+    assert "Health gate (batch) failed: 2 of 2 instance(s)" in text
     assert "Rolled back by execution" in text and "(Success)" in text
     assert "Scaling configuration image: %s" % OLD_IMAGE in text
     group = group_state(emulator)
