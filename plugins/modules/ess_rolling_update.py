@@ -462,6 +462,7 @@ from ansible_collections.alicloud.rollout.plugins.module_utils.errors import Ali
 from ansible_collections.alicloud.rollout.plugins.module_utils import ess as ess_api
 from ansible_collections.alicloud.rollout.plugins.module_utils import fleet
 from ansible_collections.alicloud.rollout.plugins.module_utils import oos as oos_api
+from ansible_collections.alicloud.rollout.plugins.module_utils import instance_refresh as ir
 from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
 from ansible_collections.alicloud.rollout.plugins.module_utils.waiter import (
     WaitTimeout, is_failed, is_paused, is_terminal, wait_for_rollout, wait_hint)
@@ -716,6 +717,7 @@ class Rollout:
             self.finish()
 
         if not self.rollback:
+            self._refuse_instance_refresh_in_flight()
             self._check_inputs_exist(ids, template_name, config_needs_change)
 
         generation = ru.generation_marker(rollouts, template_name, parameters)
@@ -746,6 +748,24 @@ class Rollout:
         if self.rollback and config_needs_change:
             self._restore_configuration(config_change)
         return self._wait_and_report(execution)
+
+    def _refuse_instance_refresh_in_flight(self):
+        """Two rollouts must not update the same instances: an ESS instance refresh of the group in flight blocks a
+        new rolling update, as an OOS rollout in flight blocks ess_instance_refresh."""
+        group_id = self.params["scaling_group_id"]
+        try:
+            running = ir.running_task(ir.describe_instance_refreshes(self.ess, scaling_group_id=group_id))
+        except AlicloudApiError as error:
+            if not (error.code or "").startswith("Forbidden"):
+                raise
+            self.module.warn("Could not check for an instance refresh in flight (ess:DescribeInstanceRefreshes "
+                             "denied: %s)." % error.code)
+            return
+        if running is not None:
+            self.result["plan"]["action"] = "conflict"
+            self.finish(failed_msg="Another rollout of scaling group %s is in flight: instance refresh %s (%s). Let "
+                        "it end (or roll it back) first; no execution started." % (
+                            group_id, running.get("InstanceRefreshTaskId"), running.get("Status")))
 
     def _check_inputs_exist(self, ids, template_name, config_needs_change):
         """Read-only checks so bad input fails before StartExecution instead of inside the template."""
