@@ -82,6 +82,7 @@ attributes:
     description: Sends the same read-only requests; nothing changes either way.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   action_group:
     support: full
     description: Use C(group/alicloud.rollout.alicloud) in C(module_defaults) to set shared options once.
@@ -116,13 +117,27 @@ results:
   type: list
   elements: dict
   contains:
-    instance_id: {description: The instance., type: str}
-    url: {description: The URL checked., type: str}
-    healthy: {description: Whether it answered a healthy status in time., type: bool}
-    status: {description: HTTP status of the last answer (null when there was none)., type: int}
-    reason: {description: Why it is unhealthy (C(HTTP 503), C(connection refused), C(timed out) ...)., type: str}
-    attempts: {description: Requests sent., type: int}
-    seconds: {description: Seconds from the start of the check to its end for this instance., type: float}
+    instance_id:
+      description: The instance.
+      type: str
+    url:
+      description: The URL checked.
+      type: str
+    healthy:
+      description: Whether it answered a healthy status in time.
+      type: bool
+    status:
+      description: HTTP status of the last answer (null when there was none).
+      type: int
+    reason:
+      description: Why it is unhealthy, for example C(HTTP 503), C(connection refused) or C(timed out); null when healthy.
+      type: str
+    attempts:
+      description: Requests sent.
+      type: int
+    seconds:
+      description: Seconds from the start of the check to its end for this instance.
+      type: float
   sample: [{"instance_id": "i-bp1aaa", "url": "http://10.0.0.11:8080/health", "healthy": true, "status": 200,
             "reason": null, "attempts": 1, "seconds": 0.02}]
 healthy:
