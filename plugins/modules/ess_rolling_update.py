@@ -789,23 +789,24 @@ class Rollout:
                         "are %s. No execution started." % (name, version, self.oos.region, names or "none"))
 
     def _check_image_exists(self, image_id):
+        """Refuse only an image that no DescribeImages query finds (any owner, any status); warn where the answer
+        cannot decide (denied, an API error, a status other than Available)."""
         ecs = self.module.client("ecs")
         try:
-            body = ecs.rpc("DescribeImages", {"ImageId": image_id})
+            image = ess_api.find_image(ecs, image_id)
         except AlicloudApiError as error:
-            if error.code and error.code.startswith("InvalidImageId"):
-                body = {}
-            elif error.code and error.code.startswith("Forbidden"):
-                # Best effort: the check is skipped for identities without ecs:DescribeImages.
-                self.module.warn("Could not check that image %s exists (ecs:DescribeImages denied: %s)." % (
-                    image_id, error.code))
-                return
-            else:
-                raise
-        images = (body.get("Images") or {}).get("Image") or []
-        if not any(image.get("ImageId") == image_id for image in images):
-            self.finish(failed_msg="image_id %s does not exist (or is not available) in region %s; no execution "
-                        "started (DescribeImages RequestId %s)." % (image_id, ecs.region, body.get("RequestId")))
+            self.module.warn("Could not check that image %s exists (ecs:DescribeImages: %s%s); starting anyway, the "
+                             "template fails on the first instance if it does not." % (
+                                 image_id, error.code, ", RequestId %s" % error.request_id if error.request_id
+                                 else ""))
+            return
+        if image is None:
+            self.finish(failed_msg="image_id %s does not exist in region %s: DescribeImages finds it neither among "
+                        "system, own and shared images nor in the marketplace or the community images, in any "
+                        "status. No execution started." % (image_id, ecs.region))
+        status = image.get("Status")
+        if status and status != "Available":
+            self.module.warn("Image %s is %s, not Available; ReplaceSystemDisk may fail with it." % (image_id, status))
 
     def _restore_configuration(self, config_change):
         """Image rollback: new scale-outs must get the source image again (the template leaves the new one)."""

@@ -37,7 +37,10 @@ GROUP_TYPES = ("ECS", "ECI")
 GROUP_DEFAULTS = {"scaling_policy": "release", "multi_az_policy": "PRIORITY", "group_type": "ECS"}
 INSTANCE_KEYS = {"id", "lifecycle_state", "image_id", "packages", "protected", "private_ip", "status",
                  "creation_type", "tags"}
-IMAGE_KEYS = {"id", "name", "os_type"}
+IMAGE_KEYS = {"id", "name", "os_type", "owner_alias", "status", "is_public"}
+# DescribeImages' ImageOwnerAlias values and image statuses (ECS SDK model DescribeImagesRequest).
+IMAGE_OWNER_ALIASES = ("system", "self", "others", "marketplace")
+IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated")
 
 PROCESSES = ("ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction")
 LIFECYCLE_STATES = ("InService", "Pending", "Pending:Wait", "Protected", "Standby", "Stopped", "Removing",
@@ -187,8 +190,14 @@ class World:
             _check_keys("images[]", entry, IMAGE_KEYS)
             if not entry.get("id"):
                 raise WorldError("images[]: every image needs an id")
+            owner = entry.get("owner_alias", "self")
+            status = entry.get("status", "Available")
+            if owner not in IMAGE_OWNER_ALIASES or status not in IMAGE_STATUSES:
+                raise WorldError("images[] %s: owner_alias must be one of %s and status one of %s" % (
+                    entry["id"], ", ".join(IMAGE_OWNER_ALIASES), ", ".join(IMAGE_STATUSES)))
             self.images[entry["id"]] = {"id": entry["id"], "name": entry.get("name") or entry["id"],
-                                        "os_type": entry.get("os_type", "linux")}
+                                        "os_type": entry.get("os_type", "linux"), "owner_alias": owner,
+                                        "status": status, "is_public": bool(entry.get("is_public", False))}
         packages = doc.get("oos_packages") or {}
         if not isinstance(packages, dict):
             raise WorldError("oos_packages must map a package name to a list of versions")
