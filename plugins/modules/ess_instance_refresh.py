@@ -472,6 +472,11 @@ class Runner:
             for blocker in blockers:
                 self.module.warn("Preflight: " + blocker)
 
+        if running is None and ir.image_refresh_done(request, tasks, instances, image_of):
+            self.result["plan"]["instances_to_refresh"] = []
+            self.result["msg"] = ("Nothing to refresh: the last instance refresh to image %s succeeded and every "
+                                  "InService instance runs it." % request["DesiredConfiguration"]["ImageId"])
+            return
         if self.module._diff:
             self.result["diff"] = {
                 "before": {"instance_refresh": None,

@@ -21,7 +21,16 @@ from .clock import iso
 
 # Keys of the world file read by the protocol layer (app.py); the model ignores them.
 PROTOCOL_KEYS = {"speed", "run_commands", "accounts", "roles", "faults"}
-MODEL_KEYS = {"regions", "images", "oos_packages", "scaling_groups", "launch_templates"}
+MODEL_KEYS = {"regions", "images", "oos_packages", "scaling_groups", "launch_templates", "fidelity"}
+# World key `fidelity`: switch each INFERRED behaviour to a plausible alternative, so tests show the collection
+# does not depend on it (tests/emulator/README.md, "Fidelity"). The first value of each is the default.
+FIDELITY_CHOICES = {
+    "counters": ("emulator", "ros", "absent"),         # Counters keys: ours, ROS's (TotalTasks...), none at all
+    "waiting_status": ("inferred", "absent", "other"),  # WaitingStatus: BatchPause/FailurePause, empty, other names
+    "loop_item": ("inferred", "id"),                    # LoopItem of an invoke loop: JSON object text, or the bare id
+}
+FIDELITY_DEFAULTS = {"counters": "emulator", "waiting_status": "inferred", "loop_item": "inferred",
+                     "instance_page_size": "all"}
 GROUP_KEYS = {"id", "region", "name", "state", "min_size", "max_size", "desired_capacity", "scaling_configuration",
               "launch_template", "suspended_processes", "instances", "zone_id", "scaling_policy", "multi_az_policy",
               "group_type"}
@@ -106,6 +115,24 @@ class Instance:
         return self.lifecycle_state == "Protected"
 
 
+def _load_fidelity(doc):
+    doc = doc or {}
+    if not isinstance(doc, dict):
+        raise WorldError("fidelity must be a mapping")
+    _check_keys("fidelity", doc, set(FIDELITY_DEFAULTS))
+    fidelity = dict(FIDELITY_DEFAULTS)
+    for name, choices in FIDELITY_CHOICES.items():
+        value = doc.get(name, fidelity[name])
+        if value not in choices:
+            raise WorldError("fidelity.%s must be one of %s" % (name, ", ".join(choices)))
+        fidelity[name] = value
+    size = doc.get("instance_page_size", "all")
+    if size != "all" and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise WorldError("fidelity.instance_page_size must be a positive number or all")
+    fidelity["instance_page_size"] = size
+    return fidelity
+
+
 class Invocation:
     """An ECS RunCommand invocation on one or more instances."""
 
@@ -126,6 +153,7 @@ class World:
         self.invocations = {}
         self.refreshes = {}
         self.launch_templates = {}   # id -> {"id", "default_version", "versions": {number: {image_id, instance_type}}}
+        self.fidelity = dict(FIDELITY_DEFAULTS)
         self.idempotency = {}
         self._rng = random.Random(0)
         self._script_root = None
@@ -205,6 +233,7 @@ class World:
             if not isinstance(versions, list) or not versions:
                 raise WorldError("oos_packages.%s must be a non-empty list of versions" % name)
             self.oos_packages[str(name)] = [str(v) for v in versions]
+        self.fidelity = _load_fidelity(doc.get("fidelity"))
         templates = doc.get("launch_templates") or []
         if not isinstance(templates, list):
             raise WorldError("launch_templates must be a list of {id, versions, default_version?}")

@@ -229,10 +229,7 @@ def resolve_parameters(template_name, given):
                 _fail("The parameter %s must be a List of strings." % name)
             for item in value:
                 _check_allowed(name, spec, item)
-            if name in ("enterProcess", "exitProcess"):
-                for item in value:
-                    if item not in FIVE_PROCESSES:
-                        _fail("The value %r of parameter %s is not a scaling process." % (item, name))
+            # enterProcess/exitProcess declare no AllowedValues: an unknown name fails later, in SuspendProcesses.
         resolved[name] = value
     if template_name == PACKAGE and not resolved["packageName"]:
         _fail("The parameter packageName of template %s is required." % template_name)

@@ -98,8 +98,6 @@ def start_execution(req):
         if len(tags) > 20:
             _invalid("Tags", "At most 20 tags are allowed.")
         parameters = templates.resolve_parameters(template_name, _json_object(req, "Parameters"))
-        if parameters["invokeType"] == "rollback":
-            engine.check_rollback_source(template_name, parameters)
         if req.get("ParentExecutionId") and req.get("ParentExecutionId") not in engine.executions:
             raise ApiError("EntityNotExists.Execution", "The execution %s does not exist." % req.get("ParentExecutionId"), 404)
         options = {
@@ -113,7 +111,7 @@ def start_execution(req):
         return engine.start(template_name, req.get("TemplateVersion"), parameters, options).id
 
     execution_id = world.idempotent(req, create)
-    return {"Execution": engine.executions[execution_id].api()}
+    return {"Execution": engine.executions[execution_id].start_api()}
 
 
 def _visible_executions(req):
