@@ -11,6 +11,9 @@ from unittest import mock
 from ansible.module_utils import basic
 
 MODULES = "ansible_collections.alicloud.rollout.plugins.modules."
+# Modules that wait: a short poll interval tracks the fast emulator (as playbook_runner does).
+POLLING_MODULES = ("ess_rolling_update", "oos_execution_info", "oos_execution", "ess_instance_refresh")
+POLL_INTERVAL = 0.25
 
 
 def module_env(emulator, account="admin"):
@@ -22,8 +25,13 @@ def module_env(emulator, account="admin"):
 
 
 def run_module(emulator, name, args, check=False, diff=False, account="admin"):
-    """The module's result dict (``failed`` set when it failed); ``warnings`` as the module reported them."""
+    """The module's result dict (``failed`` set when it failed); ``warnings`` as the module reported them.
+    A waiting module gets poll_interval 0.25 unless ``args`` say otherwise or carry a wait_hint (whose adaptive
+    wait is what is tested then)."""
     module = importlib.import_module(MODULES + name)
+    args = dict(args)
+    if name in POLLING_MODULES and "wait_hint" not in args:
+        args.setdefault("poll_interval", POLL_INTERVAL)
     payload = dict(args, _ansible_check_mode=check, _ansible_diff=diff, _ansible_remote_tmp="/tmp",
                    _ansible_keep_remote_files=False, _ansible_tmpdir=None)
     buffer = json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode()

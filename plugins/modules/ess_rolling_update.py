@@ -179,9 +179,9 @@ options:
         reports for an image rollout, the package state for a package, the result of the instance's child execution
         for a script) and return the ones not updated as RV(not_updated).
       - V(strict) fails the task when RV(not_updated) is not empty; V(warn) only warns.
-      - Why: OOS reports V(Success) by its own account. Whether the template's C(getInstance) step pages through
+      - OOS reports V(Success) by its own account. Whether the template's C(getInstance) step pages through
         C(DescribeScalingInstances) is not documented (INFERRED), so a group with more instances than one page could
-        be only partly updated while the execution says V(Success).
+        be only partly updated while the execution says V(Success); this catches it.
       - Not done for a fleet (O(scaling_group_ids)) or in check mode.
     type: str
     choices: [strict, warn]
