@@ -334,7 +334,7 @@ class Engine:
 
     # ----- public operations (called by products/oos.py with the lock held) -----
     def start(self, template_name, template_version, parameters, options):
-        execution = Execution(self, template_name, template_version or templates.TEMPLATE_VERSION, parameters, options)
+        execution = Execution(self, template_name, template_version or templates.latest_version(template_name), parameters, options)
         if parameters["invokeType"] == "rollback":
             # The template neither validates nor cancels the source (sourceExecutionId is a plain String): its
             # rollback path lists the source's children, whatever state the source is in.

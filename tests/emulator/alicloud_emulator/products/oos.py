@@ -222,7 +222,7 @@ def get_template(req):
         return {"Content": templates.package_content(name, versions, number),
                 "Template": templates.package_summary(name, versions, number)}
     templates.require(name, req.get("TemplateVersion"))
-    return {"Content": templates.content(name), "Template": templates.summary(name)}
+    return {"Content": templates.content(name), "Template": templates.summary(name, req.get("TemplateVersion"))}
 
 
 @api("oos", "ListTemplateVersions")
@@ -234,7 +234,7 @@ def list_template_versions(req):
         items = [templates.package_summary(name, versions, n) for n in numbers]
     else:
         templates.require(name)
-        items = [templates.summary(name)]
+        items = [templates.summary(name, v) for v in reversed(templates.versions(name))]  # newest first
     fields = ("TemplateVersion", "VersionName", "Description", "TemplateFormat", "UpdatedBy", "UpdatedDate")
     page, size, next_token = _paginate(req, [{k: item[k] for k in fields} for item in items], 1, 100, 50)
     return {"TemplateVersions": page, "MaxResults": size, "NextToken": next_token}
