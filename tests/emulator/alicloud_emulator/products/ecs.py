@@ -184,7 +184,7 @@ def _result_item(world, invocation, instance_id, result):
     finished = result["status"] != "Running"
     return {
         "InstanceId": instance_id, "InvokeId": invocation.invoke_id, "CommandId": invocation.command_id,
-        "CommandName": invocation.name, "Output": world.encode_output(result["output"]),
+        "Output": world.encode_output(result["output"]),
         "ExitCode": result["exit_code"] if finished else None,
         "InvokeRecordStatus": "Finished" if finished else "Running",
         "InvocationStatus": result["status"], "ErrorCode": result["error_code"], "ErrorInfo": result["error_info"],

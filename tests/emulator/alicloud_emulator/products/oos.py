@@ -263,6 +263,7 @@ def list_templates(req):
             item = templates.package_summary(name, versions, len(versions))
         item.update(Category="elastic_manage", Popularity=10, TotalExecutionCount=0, IsFavorite=False,
                     Publisher="ACS", Constraints="")
+        item.pop("SharedAccounts", None)  # not in ListTemplatesResponseBodyTemplates
         items.append(item)
     return {"Templates": items, "MaxResults": size, "NextToken": next_token}
 
