@@ -737,6 +737,11 @@ class Rollout:
 
         if not self.rollback:
             self._check_inputs_exist(ids, template_name, config_needs_change)
+        elif not parameters.get("enterProcess"):
+            # The template's suspendProcessWithRollBack has no empty-list guard (public template definition).
+            self.module.warn("Execution %s suspended no process (enterProcess empty). The template's rollback calls "
+                             "SuspendProcesses with that empty list anyway, which ESS may refuse (INFERRED); then "
+                             "the rollback fails before it touches an instance." % source["ExecutionId"])
 
         generation = ru.generation_marker(rollouts, template_name, parameters)
         token = params.get("client_token") or ru.client_token(

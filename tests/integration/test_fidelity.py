@@ -174,3 +174,17 @@ def test_rollback_under_each_variant(emulator, variant_world):
     assert images(emulator) == [OLD_IMAGE] * 4
     assert group_state(emulator)["scaling_configuration"]["image_id"] == OLD_IMAGE
     assert group_state(emulator)["suspended_processes"] == []
+
+
+def test_rolling_back_a_rollout_that_suspended_nothing_warns_first(emulator):
+    emulator.load_world(world(instances=1))
+    done = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_script": "true",
+                                                       "rollback_script": "true", "enter_process": [],
+                                                       "exit_process": []})
+    assert done["status"] == "Success", done.get("msg")
+    rolled = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_type": "rollback",
+                                                         "source_execution_id": done["execution_id"]})
+    assert any("enterProcess empty" in w for w in rolled["warnings"])
+    # The emulator's ESS refuses the empty list, as the template calls it without a guard: the rollback fails
+    # there, before any instance, and says where.
+    assert rolled["failed"] is True and "suspendProcessWithRollBack" in rolled["msg"]
