@@ -11,6 +11,9 @@ GROUP = "asg-bp1demo0000000001"
 OLD_IMAGE = "m-bp1oldimage0000001"
 NEW_IMAGE = "m-bp1newimage0000002"
 
+# Simulated seconds per real second: an image rollout of 4 instances takes well under a second.
+SPEED = 3000
+
 VARIANTS = {
     "as-modelled": {},
     "counters-ros": {"counters": "ros"},
@@ -51,7 +54,7 @@ def calls_by_module(emulator, action):
 # ---------------------------------------------------------------- verify (point 10 and "verify, then report")
 
 def test_verify_catches_a_rollout_that_updated_only_the_first_page(emulator):
-    emulator.load_world(world({"instance_page_size": 2}, instances=4))
+    emulator.load_world(world({"instance_page_size": 2}, instances=4), speed=SPEED)
     result = rollout(emulator)
     # OOS says Success, but getInstance saw one page: two instances still run the old image.
     assert result["status"] == "Success"
@@ -63,7 +66,7 @@ def test_verify_catches_a_rollout_that_updated_only_the_first_page(emulator):
 
 
 def test_verify_warn_reports_without_failing_and_a_rerun_finishes_the_job(emulator):
-    emulator.load_world(world({"instance_page_size": 2}, instances=4))
+    emulator.load_world(world({"instance_page_size": 2}, instances=4), speed=SPEED)
     result = rollout(emulator, verify="warn")
     assert not result.get("failed"), result.get("msg")
     assert len(result["not_updated"]) == 2
@@ -76,7 +79,7 @@ def test_verify_warn_reports_without_failing_and_a_rerun_finishes_the_job(emulat
 
 
 def test_verify_of_a_script_and_a_package_rollout(emulator):
-    emulator.load_world(world({"instance_page_size": 1}, instances=2))
+    emulator.load_world(world({"instance_page_size": 1}, instances=2), speed=SPEED)
     script = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_script": "true"})
     assert script["status"] == "Success" and script["failed"] is True
     assert [i["reason"] for i in script["not_updated"]] == ["the script did not run on it"]
@@ -87,7 +90,7 @@ def test_verify_of_a_script_and_a_package_rollout(emulator):
 
 
 def test_a_full_rollout_verifies_clean(emulator):
-    emulator.load_world(world())
+    emulator.load_world(world(), speed=SPEED)
     result = rollout(emulator)
     assert not result.get("failed"), result.get("msg")
     assert result["not_updated"] == []
@@ -96,7 +99,7 @@ def test_a_full_rollout_verifies_clean(emulator):
 # ---------------------------------------------------------------- the module's own rollback safety (point 5)
 
 def test_the_module_cancels_a_paused_source_before_it_starts_the_rollback(emulator):
-    emulator.load_world(world())
+    emulator.load_world(world(), speed=SPEED)
     paused = rollout(emulator, batch_pause_option="FirstBatchPause")
     assert paused["paused"] is True, paused.get("msg")
     rolled = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_type": "rollback",
@@ -113,7 +116,7 @@ def test_the_module_cancels_a_paused_source_before_it_starts_the_rollback(emulat
 
 
 def test_the_module_refuses_to_roll_back_a_rollback_before_any_mutating_call(emulator):
-    emulator.load_world(world(instances=1))
+    emulator.load_world(world(instances=1), speed=SPEED)
     done = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_script": "true",
                                                        "rollback_script": "true"})
     rolled = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_type": "rollback",
@@ -130,7 +133,7 @@ def test_the_module_refuses_to_roll_back_a_rollback_before_any_mutating_call(emu
 
 @pytest.fixture(params=sorted(VARIANTS), ids=sorted(VARIANTS))
 def variant_world(request, emulator):
-    emulator.load_world(world(VARIANTS[request.param]))
+    emulator.load_world(world(VARIANTS[request.param]), speed=SPEED)
     return request.param
 
 
@@ -145,6 +148,8 @@ def test_rollout_under_each_variant(emulator, variant_world):
 
 
 def test_canary_approve_and_wait_hint_under_each_variant(emulator, variant_world):
+    # At the session's speed (600) the run after the approval adopts the rollout while its next batch runs.
+    emulator.load_world(world(VARIANTS[variant_world]))
     paused = rollout(emulator, batch_pause_option="FirstBatchPause")
     assert paused["paused"] is True and paused["status"] == "Waiting", paused.get("msg")
     assert paused["pause_reason"]  # whatever OOS calls it, or "Waiting"
@@ -177,7 +182,7 @@ def test_rollback_under_each_variant(emulator, variant_world):
 
 
 def test_rolling_back_a_rollout_that_suspended_nothing_warns_first(emulator):
-    emulator.load_world(world(instances=1))
+    emulator.load_world(world(instances=1), speed=SPEED)
     done = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_script": "true",
                                                        "rollback_script": "true", "enter_process": [],
                                                        "exit_process": []})
