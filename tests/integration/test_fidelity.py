@@ -193,3 +193,20 @@ def test_rolling_back_a_rollout_that_suspended_nothing_warns_first(emulator):
     # The emulator's ESS refuses the empty list, as the template calls it without a guard: the rollback fails
     # there, before any instance, and says where.
     assert rolled["failed"] is True and "suspendProcessWithRollBack" in rolled["msg"]
+
+
+def test_pause_reason_of_an_execution_returned_by_a_repeated_client_token_is_read_back(emulator):
+    # The first StartExecution's answer is lost; the retry (same ClientToken) returns the execution, by then
+    # paused after its first batch. StartExecution's answer has no WaitingStatus (SDK model): the module
+    # re-reads the execution with ListExecutions, so pause_reason is what OOS says, not a guess.
+    doc = world(instances=2)
+    doc["faults"] = {"lost_responses": {"StartExecution": 1}}
+    emulator.load_world(doc, speed=SPEED)
+    result = run_module(emulator, "ess_rolling_update", {"scaling_group_id": GROUP, "invoke_script": "true",
+                                                         "batch_number": 2, "batch_pause_option": "FirstBatchPause",
+                                                         "retry_max_delay": 1})
+    assert result["paused"] is True, result.get("msg")
+    assert result["pause_reason"] == "BatchPause"
+    starts = emulator.calls(action="StartExecution")
+    assert len(starts) == 2
+    assert len([e for e in emulator.state()["executions"] if not e["parent_id"]]) == 1
