@@ -87,8 +87,8 @@ options:
   endpoints:
     description:
       - Per-product endpoint host names (or V(https://) URLs), for example VPC endpoints.
-      - Defaults are C(oos.<region>.aliyuncs.com), C(ess.aliyuncs.com) (or C(ess.<region>.aliyuncs.com)),
-        C(ecs.<region>.aliyuncs.com) and C(sts.aliyuncs.com).
+      - Without O(endpoint_url) or an entry here, each product's official SDK picks the endpoint for the region
+        (its endpoint map, then its endpoint rules), so the collection keeps no region list of its own.
     type: dict
     suboptions:
       oos:
@@ -139,5 +139,7 @@ requirements:
   - python >= 3.8
   - alibabacloud-oos20190601
   - alibabacloud-ess20220222
+  - alibabacloud-ecs20140526
+  - alibabacloud-sts20150401
   - alibabacloud-credentials
 """

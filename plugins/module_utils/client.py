@@ -36,6 +36,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import json
 import os
 
@@ -45,7 +46,6 @@ from .errors import AlicloudApiError, ConfigurationError, fail_json_api, scrub
 from .retry import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, RetryPolicy
 
 try:
-    from alibabacloud_tea_openapi.client import Client as OpenApiClient
     from alibabacloud_tea_openapi import models as open_api_models
     from darabonba.policy.retry import RetryOptions
     from darabonba.runtime import RuntimeOptions
@@ -61,13 +61,6 @@ USER_AGENT = "%s/%s" % (COLLECTION_NAME, COLLECTION_VERSION)
 
 PRODUCTS = ("oos", "ess", "ecs", "sts")
 API_VERSIONS = {"oos": "2019-06-01", "ess": "2022-02-22", "ecs": "2014-05-26", "sts": "2015-04-01"}
-# Regions the ESS SDK sends to the central endpoint (alibabacloud_ess20220222 endpoint map).
-ESS_CENTRAL_REGIONS = frozenset((
-    "cn-qingdao", "cn-beijing", "cn-hangzhou", "cn-shanghai", "cn-shenzhen", "cn-hongkong",
-    "cn-beijing-finance-pop", "cn-fujian", "cn-hangzhou-finance", "cn-hongkong-finance-pop",
-    "cn-qingdao-nebula", "cn-shanghai-inner", "cn-shenzhen-inner", "cn-wuhan", "cn-yushanfang",
-    "cn-zhangbei", "cn-nanjing",
-))
 DEFAULT_CONFIG_FILE = "~/.aliyun/config.json"
 DEFAULT_SESSION_NAME = "ansible-alicloud-rollout"
 # Read when assume_role.role_arn is not given; setting one alone turns assume_role on (AWX, CI).
@@ -274,16 +267,32 @@ def resolve_region(params, environ, credentials=None):
 
 # ---------------------------------------------------------------- endpoints (pure functions)
 
+SDK_PACKAGES = {"oos": "alibabacloud_oos20190601", "ess": "alibabacloud_ess20220222",
+                "ecs": "alibabacloud_ecs20140526", "sts": "alibabacloud_sts20150401"}
+
+
+def sdk_client_class(product):
+    """The official SDK client of a product; each carries Alibaba's endpoint map and rules for its product.
+    Imported on first use (the ECS SDK is large)."""
+    if product not in SDK_PACKAGES:
+        raise ValueError("unknown product %s" % product)
+    package = SDK_PACKAGES[product]
+    try:
+        module = importlib.import_module(package + ".client")
+    except ImportError as exc:
+        raise ConfigurationError("The Python package %s is missing on the host that runs the module (pip install "
+                                 "%s; see the collection's requirements.txt): %s"
+                                 % (package.replace("_", "-"), package.replace("_", "-"), exc))
+    return module.Client
+
+
 def default_endpoint(product, region):
-    if product == "oos":
-        return "oos.%s.aliyuncs.com" % region
-    if product == "ess":
-        return "ess.aliyuncs.com" if region in ESS_CENTRAL_REGIONS else "ess.%s.aliyuncs.com" % region
-    if product == "ecs":
-        return "ecs.%s.aliyuncs.com" % region
-    if product == "sts":
-        return "sts.aliyuncs.com"
-    raise ValueError("unknown product %s" % product)
+    """The host the product's SDK picks for a region (its endpoint map, then its endpoint rules).
+
+    Only for showing it: a client built without an endpoint resolves the same host by itself.
+    """
+    config = open_api_models.Config(region_id=region, access_key_id="-", access_key_secret="-")
+    return sdk_client_class(product)(config)._endpoint
 
 
 def _split_url(url, allow_http):
@@ -300,15 +309,21 @@ def _split_url(url, allow_http):
     return host, scheme
 
 
-def resolve_endpoint(product, region, params, environ):
-    """(host[:port], protocol) for a product: endpoint_url, then endpoints.<product>, then the default."""
+def endpoint_override(product, params, environ):
+    """(host[:port], protocol) from endpoint_url (ALICLOUD_ENDPOINT_URL) or endpoints.<product>; None when
+    neither is given, and the product's SDK resolves the endpoint itself."""
     url = params.get("endpoint_url") or environ.get("ALICLOUD_ENDPOINT_URL")
     if url:
         return _split_url(url, allow_http=True)
     override = (params.get("endpoints") or {}).get(product)
     if override:
         return _split_url(override, allow_http=False)
-    return default_endpoint(product, region), "https"
+    return None
+
+
+def resolve_endpoint(product, region, params, environ):
+    """(host[:port], protocol) for a product: endpoint_url, then endpoints.<product>, then the SDK's choice."""
+    return endpoint_override(product, params, environ) or (default_endpoint(product, region), "https")
 
 
 # ---------------------------------------------------------------- clients
@@ -396,7 +411,7 @@ class Connection:
                               read_timeout=READ_TIMEOUT_MS, connect_timeout=CONNECT_TIMEOUT_MS)
 
     def _config(self, product, creds):
-        host, protocol = self.endpoint(product)
+        host, protocol = endpoint_override(product, self.params, self.environ) or (None, "https")
         config = open_api_models.Config(
             region_id=self.region, endpoint=host, protocol=protocol, user_agent=USER_AGENT,
             read_timeout=READ_TIMEOUT_MS, connect_timeout=CONNECT_TIMEOUT_MS,
@@ -436,12 +451,7 @@ class Connection:
 
     def _build(self, product, creds):
         config = self._config(product, creds)
-        if product == "oos":
-            from alibabacloud_oos20190601.client import Client as SdkClient
-        elif product == "ess":
-            from alibabacloud_ess20220222.client import Client as SdkClient
-        else:
-            SdkClient = OpenApiClient
+        SdkClient = sdk_client_class(product)  # endpoint None: the SDK resolves it from the region
         secrets = [s for s in (creds.access_key_secret, creds.security_token) if s] + self.credentials.secrets()
         return ApiClient(product, SdkClient(config), self.region, self.retry_policy, self._runtime(),
                          secrets, self.call_log)

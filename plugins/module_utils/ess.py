@@ -144,3 +144,30 @@ def describe_instances(ecs, instance_ids):
             instances = instances.get("Instance") or []
         found.extend(instances)
     return found
+
+
+# DescribeImages returns, without ImageOwnerAlias, only system, self and shared (others) images, and without
+# Status only Available ones (ECS SDK model DescribeImagesRequest). These queries together cover every image a
+# user may roll out: system/self/shared, marketplace, community (others + IsPublic); any status.
+IMAGE_QUERIES = (
+    {},
+    {"ImageOwnerAlias": "marketplace"},
+    {"ImageOwnerAlias": "others", "IsPublic": "true"},
+)
+
+
+def find_image(ecs, image_id):
+    """The DescribeImages item of ``image_id`` in any owner category and status, or None when no query finds
+    it. ``InvalidImageId*`` errors count as not found; other errors are raised. API calls (at most three)."""
+    for query in IMAGE_QUERIES:
+        params = dict(query, ImageId=image_id, Status="ALL")
+        try:
+            body = ecs.rpc("DescribeImages", params)
+        except AlicloudApiError as error:
+            if (error.code or "").startswith("InvalidImageId"):
+                continue
+            raise
+        for image in (body.get("Images") or {}).get("Image") or []:
+            if image.get("ImageId") == image_id:
+                return image
+    return None

@@ -184,7 +184,10 @@ def execution_decision(execution, action):
     waiting_status = execution.get("WaitingStatus") or None
     if status in actionable:
         wanted_wait = WAIT_KINDS.get(action)
-        if status == "Waiting" and wanted_wait and waiting_status and waiting_status != wanted_wait:
+        # WaitingStatus values are INFERRED: only the other known kind of pause refuses; an absent or unknown
+        # value never blocks (OOS itself refuses a NotifyType that does not fit the pause).
+        other_kinds = set(WAIT_KINDS.values()) - {wanted_wait}
+        if status == "Waiting" and wanted_wait and waiting_status in other_kinds:
             return "refuse", "execution %s waits on %s, which %s cannot act on" % (
                 execution.get("ExecutionId"), waiting_status, action)
         return "act", None
@@ -210,8 +213,14 @@ def _still_waiting_as_before(execution, action, before):
     """True when ``action`` has visibly not taken effect: the execution waits as it did ``before``."""
     if execution_decision(execution, action)[0] != "act":
         return False
-    # A later pause of the same kind has other counters (a batch finished since): the action landed.
-    return before is None or execution.get("Counters") == before.get("Counters")
+    # A later pause of the same kind has other counters (a batch finished since): the action landed. Counters'
+    # keys are INFERRED and may be absent: then UpdateDate and the current tasks (documented fields) tell.
+    if before is None:
+        return True
+    if execution.get("Counters") and before.get("Counters"):
+        return execution.get("Counters") == before.get("Counters")
+    return (execution.get("UpdateDate"), execution.get("CurrentTasks")) == \
+        (before.get("UpdateDate"), before.get("CurrentTasks"))
 
 
 def _landed(execution, action, before):

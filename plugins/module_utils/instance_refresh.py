@@ -272,43 +272,74 @@ def preflight(group, request, running_task=None):
     return blockers, warnings
 
 
+def _eligible(instances):
+    """ESS refreshes InService, auto-created instances; Standby, Protected and attached ones keep theirs."""
+    return [i for i in instances
+            if i.get("LifecycleState") == "InService" and i.get("CreationType", "AutoCreated") == "AutoCreated"]
+
+
+def _carries_desired_id(group, desired, instance):
+    """True/False when the instance's IDs say whether it was created from the desired configuration; None when
+    no ID can say (an image: the configuration ESS derives from it has an ID no instance carries yet)."""
+    if desired.get("ScalingConfigurationId"):
+        return instance.get("ScalingConfigurationId") == desired["ScalingConfigurationId"]
+    if desired.get("LaunchTemplateId"):
+        version = desired.get("LaunchTemplateVersion")
+        return instance.get("LaunchTemplateId") == desired["LaunchTemplateId"] and \
+            (not version or str(instance.get("LaunchTemplateVersion")) == version)
+    if desired.get("ImageId"):
+        return None
+    active = group.get("ActiveScalingConfigurationId")
+    if active:
+        return instance.get("ScalingConfigurationId") == active
+    return None
+
+
 def matching_instances(group, request, instances, image_of=None):
-    """InService, auto-created instances that already match the desired configuration: after a refresh (or at a
-    checkpoint) these are the new instances a health gate should judge."""
-    pending = set(predict_instances(group, dict(request, SkipMatching=True), instances, image_of))
-    return [i["InstanceId"] for i in instances
-            if i.get("LifecycleState") == "InService" and i.get("CreationType", "AutoCreated") == "AutoCreated"
-            and i["InstanceId"] not in pending]
+    """InService, auto-created instances that are on the desired configuration now: after a refresh (or at a
+    checkpoint) these are the new instances a health gate should judge. By configuration ID; for a desired
+    image by the image each instance runs (read back from ECS: the end state, not a rule of ESS)."""
+    desired = request["DesiredConfiguration"]
+    image_of = image_of or {}
+    matching = []
+    for instance in _eligible(instances):
+        carries = _carries_desired_id(group, desired, instance)
+        if carries is None and desired.get("ImageId"):
+            carries = image_of.get(instance["InstanceId"]) == desired["ImageId"]
+        if carries:
+            matching.append(instance["InstanceId"])
+    return matching
 
 
 def predict_instances(group, request, instances, image_of=None):
     """Instances a start would refresh (a prediction for check mode and the ``plan``).
 
-    ``instances``: DescribeScalingInstances items; ``image_of``: {instance id: image id} from ECS when the
-    desired configuration is an image. ESS ignores Standby, Protected and manually attached instances; with
-    SkipMatching it skips instances created from the desired scaling configuration (reference 3.7).
+    ``instances``: DescribeScalingInstances items. ESS ignores Standby, Protected and manually attached instances.
+    SkipMatching skips instances "by the ID of the desired scaling configuration, not by comparing individual
+    configuration items" (ESS SDK model StartInstanceRefreshRequest.skip_matching): a scaling configuration or
+    launch template (and version) ID. A desired image matches no instance by ID, so every eligible instance is
+    predicted (INFERRED: ESS derives a new configuration from the image). ``image_of`` is not used here.
     """
-    candidates = [i for i in instances
-                  if i.get("LifecycleState") == "InService" and i.get("CreationType", "AutoCreated") == "AutoCreated"]
+    candidates = _eligible(instances)
     if not request["SkipMatching"]:
         return [i["InstanceId"] for i in candidates]
     desired = request["DesiredConfiguration"]
-    image_of = image_of or {}
-    if desired.get("ScalingConfigurationId"):
-        wanted = desired["ScalingConfigurationId"]
-        return [i["InstanceId"] for i in candidates if i.get("ScalingConfigurationId") != wanted]
-    if desired.get("ImageId"):
-        return [i["InstanceId"] for i in candidates if image_of.get(i["InstanceId"]) != desired["ImageId"]]
-    if desired.get("LaunchTemplateId"):
-        version = desired.get("LaunchTemplateVersion")
-        return [i["InstanceId"] for i in candidates
-                if i.get("LaunchTemplateId") != desired["LaunchTemplateId"]
-                or (version and str(i.get("LaunchTemplateVersion")) != version)]
-    # No desired configuration: the group's active scaling configuration, matched by its ID.
-    active = group.get("ActiveScalingConfigurationId")
-    if active:
-        return [i["InstanceId"] for i in candidates if i.get("ScalingConfigurationId") != active]
-    return [i["InstanceId"] for i in candidates]
+    return [i["InstanceId"] for i in candidates if not _carries_desired_id(group, desired, i)]
+
+
+def image_refresh_done(request, tasks, instances, image_of):
+    """The module's own idempotence for a desired image: the newest refresh to this image ended Successful and
+    every eligible instance runs the image now (read back from ECS). Then nothing is started, whatever ESS's
+    matching would do with the new desired configuration it derives from the image."""
+    image = request["DesiredConfiguration"].get("ImageId")
+    if not image:
+        return False
+    same = [t for t in tasks if task_request(t)["DesiredConfiguration"].get("ImageId") == image]
+    newest = newest_task(same)
+    if newest is None or newest.get("Status") != "Successful":
+        return False
+    eligible = _eligible(instances)
+    return bool(eligible) and all((image_of or {}).get(i["InstanceId"]) == image for i in eligible)
 
 
 # ---------------------------------------------------------------- decisions (pure)

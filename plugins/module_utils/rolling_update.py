@@ -279,6 +279,38 @@ def package_matches(installed, wanted_version, action):
     return not wanted_version or wanted_version in installed
 
 
+def not_updated(ecs, oos, kind, parameters, instance_ids, instances=None):
+    """Instances of ``instance_ids`` that a rollout which ended Success did not update, read back from the cloud:
+    [{instance_id, reason}]. Image: the image ECS reports (an instance that no longer exists is left out);
+    package: the package state OOS reports; script: the instance's child execution (``instances`` as
+    instance_results returns them). API calls."""
+    rollback = parameters.get("invokeType") == "rollback"
+    missing = []
+    if kind == "image":
+        target = parameters.get("sourceImageId") if rollback else parameters.get("imageId")
+        images = instance_images(ecs, instance_ids)
+        for instance_id in instance_ids:
+            if instance_id in images and images[instance_id] != target:
+                missing.append({"instance_id": instance_id,
+                                "reason": "runs image %s, not %s" % (images[instance_id], target)})
+    elif kind == "package":
+        versions = instance_packages(oos, instance_ids, parameters.get("packageName"))
+        for instance_id in instance_ids:
+            installed = versions.get(instance_id) or []
+            if not package_matches(installed, parameters.get("packageVersion"), parameters.get("action")):
+                missing.append({"instance_id": instance_id, "reason": "package %s is %s, not %s %s" % (
+                    parameters.get("packageName"), ", ".join(installed) or "not installed",
+                    parameters.get("action"), parameters.get("packageVersion") or "(latest)")})
+    elif kind == "script":
+        by_id = dict((i["instance_id"], i) for i in instances or [])
+        for instance_id in instance_ids:
+            status = (by_id.get(instance_id) or {}).get("status")
+            if status != "Success":
+                missing.append({"instance_id": instance_id, "reason": "the script did not run on it" if status is None
+                                else "its child execution is %s" % status})
+    return missing
+
+
 # ---------------------------------------------------------------- executions of the group
 
 def group_rollouts(oos, scaling_group_id, limit=100):

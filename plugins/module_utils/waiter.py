@@ -192,6 +192,8 @@ class PollPolicy:
 
 
 FINAL_ITEM_STATUSES = ("Success", "Failed", "Cancelled", "Skipped")
+# The Counters keys ROS documents for ALIYUN::OOS::Execution (FailedTasks, SuccessTasks, TotalTasks).
+ROS_FINAL_COUNTERS = ("SuccessTasks", "FailedTasks")
 
 
 def api_epoch(text):
@@ -318,10 +320,17 @@ class BatchProgress:
 
     @staticmethod
     def finished_tasks(execution):
+        """Finished tasks from ``Counters``, or None. Its keys are INFERRED: the emulator's (Success, Failed...)
+        or ROS's (SuccessTasks, FailedTasks) are read; anything else is no progress signal at all."""
         counters = (execution or {}).get("Counters") or {}
-        if not counters:
-            return None
-        return sum(int(counters.get(k) or 0) for k in FINAL_ITEM_STATUSES)
+        for keys in (FINAL_ITEM_STATUSES, ROS_FINAL_COUNTERS):
+            present = [k for k in keys if k in counters]
+            if present:
+                try:
+                    return sum(int(counters.get(k) or 0) for k in present)
+                except (TypeError, ValueError):
+                    return None
+        return None
 
     def finished_batches(self, execution):
         execution = execution or {}

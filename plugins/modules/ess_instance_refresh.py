@@ -95,8 +95,11 @@ options:
     type: int
   skip_matching:
     description:
-      - Skip instances already created from the desired configuration (ESS matches by scaling configuration
-        ID). V(false) replaces every instance.
+      - Skip instances already created from the desired configuration. ESS matches by the ID of the desired
+        configuration, not by comparing configuration items (SDK model, CONFIRMED); for a desired image no
+        instance carries that ID yet, so every eligible instance is predicted (INFERRED). A re-run after a
+        successful refresh to the same image, with every instance on it, starts nothing. V(false) replaces every
+        instance.
     type: bool
     default: true
   checkpoints:
@@ -314,7 +317,9 @@ plan:
   type: dict
   contains:
     instances_to_refresh:
-      description: IDs of the InService, auto-created instances that do not match the desired configuration.
+      description:
+        - IDs of the InService, auto-created instances that do not carry the desired configuration's ID (a
+          prediction; for a desired image every one).
       type: list
       elements: str
     blockers:
@@ -475,6 +480,11 @@ class Runner:
             for blocker in blockers:
                 self.module.warn("Preflight: " + blocker)
 
+        if running is None and ir.image_refresh_done(request, tasks, instances, image_of):
+            self.result["plan"]["instances_to_refresh"] = []
+            self.result["msg"] = ("Nothing to refresh: the last instance refresh to image %s succeeded and every "
+                                  "InService instance runs it." % request["DesiredConfiguration"]["ImageId"])
+            return
         if self.module._diff:
             self.result["diff"] = {
                 "before": {"instance_refresh": None,

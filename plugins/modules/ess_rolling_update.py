@@ -173,6 +173,19 @@ options:
       - Poll every this many seconds instead of the adaptive policy (which learns the batch duration and polls
         near the expected end of each batch).
     type: float
+  verify:
+    description:
+      - After a rollout ends V(Success), read back every instance that was in scope when it started (the image ECS
+        reports for an image rollout, the package state for a package, the result of the instance's child execution
+        for a script) and return the ones not updated as RV(not_updated).
+      - V(strict) fails the task when RV(not_updated) is not empty; V(warn) only warns.
+      - OOS reports V(Success) by its own account. Whether the template's C(getInstance) step pages through
+        C(DescribeScalingInstances) is not documented (INFERRED), so a group with more instances than one page could
+        be only partly updated while the execution says V(Success); this catches it.
+      - Not done for a fleet (O(scaling_group_ids)) or in check mode.
+    type: str
+    choices: [strict, warn]
+    default: strict
   wait_hint:
     description:
       - The RV(wait_hint) the previous run of this rollout returned at a batch pause; the role
@@ -418,6 +431,15 @@ polls:
   returned: always
   type: int
   sample: 7
+not_updated:
+  description:
+    - Instances in scope at the start of a rollout that ended V(Success) but do not show the update when read back
+      (O(verify)), each with C(instance_id) and C(reason). Empty when all were updated; null when nothing was verified
+      (no V(Success), check mode, a fleet).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"instance_id": "i-bp1abc", "reason": "runs image m-old, not m-new"}]
 wait_hint:
   description:
     - What the next run needs to follow this paused rollout without a history read; give it back as O(wait_hint)
@@ -498,6 +520,7 @@ def argument_spec():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float"),
+        verify=dict(type="str", choices=["strict", "warn"], default="strict"),
         wait_hint=dict(type="dict", options=dict(
             execution_id=dict(type="str", required=True),
             batch_sizes=dict(type="list", elements="int", required=True),
@@ -516,8 +539,10 @@ class Rollout:
         self.started_at = time.time()
         self.result = {"changed": False, "adopted": False, "paused": False, "pause_reason": None, "polls": 0,
                        "wait_hint": None, "batches": [], "outputs": {}, "parameters": {}, "plan": {}, "client_token": None,
-                       "execution_id": None, "status": None, "rollback_source_execution_id": None}
+                       "execution_id": None, "status": None, "rollback_source_execution_id": None,
+                       "not_updated": None}
         self.rollback = self.params["invoke_type"] == "rollback"
+        self.scope_ids = None  # instances in scope when the rollout started (for verify)
 
     # -- helpers
     def finish(self, failed_msg=None, **extra):
@@ -668,6 +693,7 @@ class Rollout:
     def _start_or_skip(self, rollouts, group, configuration, source, template_name):
         params, parameters = self.params, self.parameters
         ids = self._scope(source)
+        self.scope_ids = list(ids)
         plan_batches = ru.plan_batches(ids, parameters["batchNumber"])
         before, after, to_change, fingerprint = self._target_state(ids, configuration)
         config_change = self._config_change(configuration)
@@ -719,6 +745,11 @@ class Rollout:
         if not self.rollback:
             self._refuse_instance_refresh_in_flight()
             self._check_inputs_exist(ids, template_name, config_needs_change)
+        elif not parameters.get("enterProcess"):
+            # The template's suspendProcessWithRollBack has no empty-list guard (public template definition).
+            self.module.warn("Execution %s suspended no process (enterProcess empty). The template's rollback calls "
+                             "SuspendProcesses with that empty list anyway, which ESS may refuse (INFERRED); then "
+                             "the rollback fails before it touches an instance." % source["ExecutionId"])
 
         generation = ru.generation_marker(rollouts, template_name, parameters)
         token = params.get("client_token") or ru.client_token(
@@ -743,6 +774,9 @@ class Rollout:
         if execution.get("ExecutionId") in known:
             # The token matched an execution that already existed: nothing new was started.
             self.result["changed"] = False
+        if execution.get("Status") == "Waiting":
+            # StartExecution's answer has no WaitingStatus/StatusReason (OOS SDK model): ListExecutions has.
+            execution = oos_api.get_execution(self.oos, execution["ExecutionId"]) or execution
         self.result.update(ru.shape_result(execution, self.kind, parameters))
         self.result["plan"]["action"] = "start"
         if self.rollback and config_needs_change:
@@ -815,23 +849,24 @@ class Rollout:
                         "are %s. No execution started." % (name, version, self.oos.region, names or "none"))
 
     def _check_image_exists(self, image_id):
+        """Refuse only an image that no DescribeImages query finds (any owner, any status); warn where the answer
+        cannot decide (denied, an API error, a status other than Available)."""
         ecs = self.module.client("ecs")
         try:
-            body = ecs.rpc("DescribeImages", {"ImageId": image_id})
+            image = ess_api.find_image(ecs, image_id)
         except AlicloudApiError as error:
-            if error.code and error.code.startswith("InvalidImageId"):
-                body = {}
-            elif error.code and error.code.startswith("Forbidden"):
-                # Best effort: the check is skipped for identities without ecs:DescribeImages.
-                self.module.warn("Could not check that image %s exists (ecs:DescribeImages denied: %s)." % (
-                    image_id, error.code))
-                return
-            else:
-                raise
-        images = (body.get("Images") or {}).get("Image") or []
-        if not any(image.get("ImageId") == image_id for image in images):
-            self.finish(failed_msg="image_id %s does not exist (or is not available) in region %s; no execution "
-                        "started (DescribeImages RequestId %s)." % (image_id, ecs.region, body.get("RequestId")))
+            self.module.warn("Could not check that image %s exists (ecs:DescribeImages: %s%s); starting anyway, the "
+                             "template fails on the first instance if it does not." % (
+                                 image_id, error.code, ", RequestId %s" % error.request_id if error.request_id
+                                 else ""))
+            return
+        if image is None:
+            self.finish(failed_msg="image_id %s does not exist in region %s: DescribeImages finds it neither among "
+                        "system, own and shared images nor in the marketplace or the community images, in any "
+                        "status. No execution started." % (image_id, ecs.region))
+        status = image.get("Status")
+        if status and status != "Available":
+            self.module.warn("Image %s is %s, not Available; ReplaceSystemDisk may fail with it." % (image_id, status))
 
     def _restore_configuration(self, config_change):
         """Image rollback: new scale-outs must get the source image again (the template leaves the new one)."""
@@ -845,6 +880,11 @@ class Rollout:
 
     def _adopt(self, execution, configuration, source):
         self.result["adopted"] = True
+        if not self.module.check_mode:
+            # Its start is past: the instances its children name plus those in scope now.
+            ids = [ru.parameters_of(c).get("instanceId") for c in
+                   oos_api.list_child_executions(self.oos, execution["ExecutionId"])]
+            self.scope_ids = [i for i in ids if i] + [i for i in self._scope(source) if i not in ids]
         self.result["plan"] = {"action": "adopt", "instances_to_change": [], "batches": []}
         self.result["client_token"] = None
         self.result.update(ru.shape_result(execution, self.kind, self.parameters))
@@ -885,6 +925,8 @@ class Rollout:
         if is_terminal(execution) or is_paused(execution):
             self._add_instances(execution)
             self._refresh_configuration()
+        if execution.get("Status") == "Success":
+            self._verify()
         if is_failed(execution):
             failing = [i for i in self.result.get("instances", []) if i["status"] in ("Failed", "Cancelled")]
             detail = "; ".join("%s: %s" % (i["instance_id"], i.get("error") or i.get("output") or i["status"])
@@ -894,6 +936,29 @@ class Rollout:
                 (": " + execution["StatusMessage"]) if execution.get("StatusMessage") else "",
                 (". Failing instances: " + detail) if detail else "."))
         self.finish()
+
+    def _verify(self):
+        """Read back every instance in scope at the start; fail (strict) or warn when one was not updated."""
+        if self.scope_ids is None or self.module.check_mode:
+            return
+        try:
+            not_updated = ru.not_updated(self.module.client("ecs") if self.kind == "image" else None, self.oos,
+                                         self.kind, self.parameters, self.scope_ids, self.result.get("instances"))
+        except AlicloudApiError as error:
+            self.module.fail_api(error, msg="Execution %s ended Success but the instances could not be read back to "
+                                 "verify it (verify=%s)" % (self.result["execution_id"], self.params["verify"]),
+                                 **self.result)
+        self.result["not_updated"] = not_updated
+        if not not_updated:
+            return
+        detail = "; ".join("%s: %s" % (i["instance_id"], i["reason"]) for i in not_updated[:10])
+        message = ("Execution %s ended Success, but %d of %d instance(s) in scope at its start were not updated: %s. "
+                   "Run the task again to roll out to them, or roll back with invoke_type=rollback and "
+                   "source_execution_id=%s." % (self.result["execution_id"], len(not_updated), len(self.scope_ids),
+                                                detail, self.result["execution_id"]))
+        if self.params["verify"] == "strict":
+            self.finish(failed_msg=message)
+        self.module.warn(message)
 
     def _refresh_configuration(self):
         """Report the scaling configuration's image as it is now (the image template changes it)."""

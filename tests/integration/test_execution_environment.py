@@ -81,12 +81,13 @@ def test_metadata_points_at_the_shipped_files():
     with open(os.path.join(ROOT, "meta", "execution-environment.yml")) as handle:
         metadata = yaml.safe_load(handle)
     assert metadata["dependencies"] == {"python": "requirements.txt", "system": "bindep.txt"}
-    # The collection's runtime dependencies are the three SDK packages, each with a lower bound.
+    # The collection's runtime dependencies are the SDK packages, each with a lower bound.
     names = {}
     for line in requirement_lines(os.path.join(ROOT, "requirements.txt")):
         name = line.split(">")[0].split("<")[0].split("=")[0].strip()
         names[name] = line
-    assert set(names) == {"alibabacloud-oos20190601", "alibabacloud-ess20220222", "alibabacloud-credentials"}
+    assert set(names) == {"alibabacloud-oos20190601", "alibabacloud-ess20220222", "alibabacloud-ecs20140526",
+                          "alibabacloud-sts20150401", "alibabacloud-credentials"}
     assert all(">=" in line for line in names.values())
 
 

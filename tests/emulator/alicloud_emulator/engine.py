@@ -157,24 +157,58 @@ class Execution:
             counts[task.status] = counts.get(task.status, 0) + 1
         return counts
 
+    def api_counters(self):
+        """Counters as the world's fidelity says: our keys [INFERRED], the keys ROS documents for
+        ALIYUN::OOS::Execution (TotalTasks, SuccessTasks, FailedTasks), or none."""
+        variant = self.engine.world.fidelity["counters"]
+        counts = self.counters()
+        if variant == "ros":
+            return {"TotalTasks": counts["Total"], "SuccessTasks": counts["Success"], "FailedTasks": counts["Failed"]}
+        if variant == "absent":
+            return None
+        return counts
+
+    def api_waiting_status(self):
+        """WaitingStatus as the world's fidelity says: our inferred names, nothing, or other names."""
+        variant = self.engine.world.fidelity["waiting_status"]
+        if variant == "absent" or not self.waiting_status:
+            return ""
+        if variant == "other":
+            return {BATCH_PAUSE: "LoopBatchPause", FAILURE_PAUSE: "TaskFailedPause"}.get(self.waiting_status,
+                                                                                        "Other")
+        return self.waiting_status
+
     def current_tasks(self):
         return [{"TaskAction": t.action, "TaskExecutionId": t.id, "TaskName": t.name}
                 for t in self.tasks if t.status in ("Running", "Waiting") and not t.parent_task_id]
 
     def api(self):
-        return {
+        """An execution as ListExecutions shows it (ListExecutionsResponseBodyExecutions)."""
+        item = {
             "ExecutionId": self.id, "TemplateId": self.template_id, "TemplateName": self.template_name,
-            "TemplateVersion": self.template_version, "Mode": self.mode, "LoopMode": self.loop_mode,
+            "TemplateVersion": self.template_version, "Mode": self.mode,
             "SafetyCheck": self.safety_check, "Parameters": dict(self.parameters), "Outputs": self.outputs,
             "Status": self.status, "StatusMessage": self.status_message, "StatusReason": self.status_reason,
-            "WaitingStatus": self.waiting_status, "ExecutedBy": self.executed_by, "IsParent": self.is_parent,
+            "WaitingStatus": self.api_waiting_status(), "ExecutedBy": self.executed_by, "IsParent": self.is_parent,
             "ParentExecutionId": self.parent_id, "RamRole": self.ram_role, "ResourceGroupId": self.resource_group_id,
-            "Tags": dict(self.tags), "Counters": self.counters(), "CurrentTasks": self.current_tasks(),
+            "Tags": dict(self.tags), "Counters": self.api_counters(), "CurrentTasks": self.current_tasks(),
             "AccountId": self.account_id,
             "Description": self.description, "Category": "Other", "Targets": "", "ResourceStatus": {},
             "CreateDate": iso(self.created), "StartDate": iso(self.started) if self.started else "",
             "EndDate": iso(self.ended) if self.ended else "", "UpdateDate": iso(self.updated),
         }
+        if item["Counters"] is None:
+            del item["Counters"]
+        return item
+
+    def start_api(self):
+        """StartExecution's `Execution` (StartExecutionResponseBodyExecution): no WaitingStatus, StatusReason,
+        AccountId, Category, Targets or ResourceStatus in that model; LoopMode is."""
+        item = self.api()
+        for key in ("WaitingStatus", "StatusReason", "AccountId", "Category", "Targets", "ResourceStatus"):
+            item.pop(key, None)
+        item["LoopMode"] = self.loop_mode
+        return item
 
 
 class Program:
@@ -300,13 +334,11 @@ class Engine:
 
     # ----- public operations (called by products/oos.py with the lock held) -----
     def start(self, template_name, template_version, parameters, options):
-        execution = Execution(self, template_name, template_version or templates.TEMPLATE_VERSION, parameters, options)
+        execution = Execution(self, template_name, template_version or templates.latest_version(template_name), parameters, options)
         if parameters["invokeType"] == "rollback":
-            source = self.executions[parameters["sourceExecutionId"]]
-            if not source.final:
-                # Rolling back a paused or running task cancels it first (reference 1.4).
-                self.cancel(source, "Cancelled to roll it back by %s." % execution.id)
-            generator = self._rollback_program(execution, source)
+            # The template neither validates nor cancels the source (sourceExecutionId is a plain String): its
+            # rollback path lists the source's children, whatever state the source is in.
+            generator = self._rollback_program(execution, parameters.get("sourceExecutionId") or "")
         else:
             generator = self._invoke_program(execution)
         self.executions[execution.id] = execution
@@ -314,20 +346,6 @@ class Engine:
         execution.program = Program(generator)
         execution.program.event = self.world.schedule(0, lambda: self._run(execution))
         return execution
-
-    def check_rollback_source(self, template_name, parameters):
-        source_id = parameters.get("sourceExecutionId") or ""
-        if not source_id:
-            raise ApiError("InvalidParameter", "The parameter sourceExecutionId is required when invokeType is rollback.")
-        source = self.executions.get(source_id)
-        if source is None or not source.is_parent:
-            raise ApiError("InvalidParameter", "The source execution %s does not exist." % source_id)
-        if source.template_name != template_name:
-            raise ApiError("InvalidParameter", "The source execution %s was started from template %s, not %s." % (
-                source_id, source.template_name, template_name))
-        if source.parameters.get("invokeType") == "rollback":
-            raise ApiError("InvalidParameter",
-                           "The source execution %s is a rollback execution; a rollback cannot be rolled back." % source_id)
 
     def cancel(self, execution, message="The execution was cancelled."):
         """Stop the execution and its running children; instances and processes stay as they are."""
@@ -368,6 +386,38 @@ class Engine:
     def _api_task(self, execution, name, action_api, properties):
         return self._begin_task(execution, name, "ACS::ExecuteApi", dict(properties, API=action_api))
 
+    def _process_step(self, execution, name, action_api, group, processes):
+        """An ACS::ExecuteAPI step calling ESS Suspend/ResumeProcesses: it fails as ESS does on an empty or an
+        unknown process list (the templates declare no AllowedValues; only ESS checks). Returns False if failed."""
+        task = self._api_task(execution, name, action_api,
+                              {"Service": "ESS", "ScalingGroupId": group.id, "Process": list(processes)})
+        yield API_STEP
+        error = None
+        if not processes:
+            error = 'MissingParameter: The input parameter "Process.1" that is mandatory for processing this request is not supplied.'
+        elif any(p not in PROCESSES for p in processes):
+            error = 'InvalidParameter: The specified value of parameter "Process" is not valid.'
+        if error:
+            message = "Task %s failed: %s" % (name, error)
+            self._end_task(execution, task, "Failed", message)
+            self._finish(execution, "Failed", message)
+            return False
+        if action_api == "SuspendProcesses":
+            _suspend(group, processes)
+        else:
+            group.suspended = [p for p in group.suspended if p not in processes]
+        self._end_task(execution, task, "Success")
+        return True
+
+    def _in_scope(self, group, lifecycle_states):
+        """getInstance: DescribeScalingInstances with the template's filters and no PageSize. Whether
+        ACS::ExecuteApi pages is not documented: world fidelity.instance_page_size gives the first page only."""
+        items = [{"InstanceId": i.id, "LifecycleState": i.lifecycle_state}
+                 for i in (self.world.instances[x] for x in group.instance_ids)
+                 if i.lifecycle_state in lifecycle_states and i.creation_type in ("AutoCreated", "Attached")]
+        size = self.world.fidelity["instance_page_size"]
+        return items if size == "all" else items[:size]
+
     def _invoke_program(self, execution):
         world = self.world
         params = execution.parameters
@@ -384,20 +434,15 @@ class Engine:
             self._end_task(execution, task, "Failed", message)
             self._finish(execution, "Failed", message)
             return
-        # Every matching instance (as if ExecuteApi paged through DescribeScalingInstances) [INFERRED].
-        items = [{"InstanceId": i.id, "LifecycleState": i.lifecycle_state}
-                 for i in (world.instances[x] for x in group.instance_ids)
-                 if i.lifecycle_state in params["lifecycleState"] and i.creation_type in ("AutoCreated", "Attached")]
+        items = self._in_scope(group, params["lifecycleState"])
         self._end_task(execution, task, "Success", outputs={"instanceIds": items})
         if not items:
             self._finish(execution, "Success", "", outputs={})
             return
-        if params["enterProcess"]:
-            task = self._api_task(execution, "suspendProcess", "SuspendProcesses",
-                                  {"Service": "ESS", "ScalingGroupId": group.id, "Process": params["enterProcess"]})
-            yield API_STEP
-            _suspend(group, params["enterProcess"])
-            self._end_task(execution, task, "Success")
+        if params["enterProcess"]:  # whetherToSuspendProcess
+            if not (yield from self._process_step(execution, "suspendProcess", "SuspendProcesses", group,
+                                                  params["enterProcess"])):
+                return
         if template_name == templates.IMAGE and params["scalingConfigurationId"]:
             task = self._api_task(execution, "modifyScalingConfiguration", "ModifyScalingConfiguration",
                                   {"Service": "ESS", "ScalingConfigurationId": params["scalingConfigurationId"],
@@ -428,24 +473,23 @@ class Engine:
             if instance is not None:
                 instance.tags["ess:rollingupdate"] = "oos:" + execution.id
         self._end_task(execution, task, "Success")
-        if params["exitProcess"]:
-            task = self._api_task(execution, "resumeProcesses", "ResumeProcesses",
-                                  {"Service": "ESS", "ScalingGroupId": group.id, "Process": params["exitProcess"]})
-            yield API_STEP
-            group.suspended = [p for p in group.suspended if p not in params["exitProcess"]]
-            self._end_task(execution, task, "Success")
+        if params["exitProcess"]:  # whetherToResumeProcesses
+            if not (yield from self._process_step(execution, "resumeProcesses", "ResumeProcesses", group,
+                                                  params["exitProcess"])):
+                return
         self._finish(execution, "Success", "", outputs={"commandOutputs": outputs})
 
-    def _rollback_program(self, execution, source):
+    def _rollback_program(self, execution, source_id):
         world = self.world
         params = execution.parameters
         self._set_status(execution, "Running")
         yield 0
         task = self._api_task(execution, "getExecutionInstanceIds", "ListExecutions",
-                              {"Service": "OOS", "ParentExecutionId": source.id})
+                              {"Service": "OOS", "ParentExecutionId": source_id})
         yield API_STEP
+        source = self.executions.get(source_id) if source_id else None
         reached, seen = [], set()
-        for child_id in source.children:
+        for child_id in (source.children if source is not None else []):
             child = self.executions[child_id]
             instance_id = child.parameters.get("instanceId")
             if instance_id not in seen:
@@ -458,31 +502,28 @@ class Engine:
         items = [r for r in reached if r["InstanceId"] in world.instances]
         self._end_task(execution, task, "Success", outputs={"instanceIds": [r["InstanceId"] for r in items]})
         task = self._api_task(execution, "getRollbackProcess", "ListExecutions",
-                              {"Service": "OOS", "ExecutionId": source.id})
+                              {"Service": "OOS", "ExecutionId": source_id})
         yield API_STEP
-        enter_process = list(source.parameters.get("enterProcess") or [])
-        exit_process = list(source.parameters.get("exitProcess") or [])
+        source_params = source.parameters if source is not None else {}
+        enter_process = list(source_params.get("enterProcess") or [])
+        exit_process = list(source_params.get("exitProcess") or [])
         self._end_task(execution, task, "Success", outputs={"enterProcess": enter_process, "exitProcess": exit_process})
         group = world.groups.get(params["scalingGroupId"])
         if group is None:
             message = "Task suspendProcessWithRollBack failed: InvalidScalingGroupId.NotFound: The specified scaling group %s does not exist." % params["scalingGroupId"]
             self._finish(execution, "Failed", message)
             return
-        if enter_process:
-            task = self._api_task(execution, "suspendProcessWithRollBack", "SuspendProcesses",
-                                  {"Service": "ESS", "ScalingGroupId": group.id, "Process": enter_process})
-            yield API_STEP
-            _suspend(group, enter_process)
-            self._end_task(execution, task, "Success")
+        # suspendProcessWithRollBack has no empty-list guard in the template (only the resume step has one).
+        if not (yield from self._process_step(execution, "suspendProcessWithRollBack", "SuspendProcesses", group,
+                                              enter_process)):
+            return
         outputs = yield from self._loop(execution, group, items, rollback=True)
         if outputs is None:
             return
-        if exit_process:
-            task = self._api_task(execution, "resumeProcessesWithRollback", "ResumeProcesses",
-                                  {"Service": "ESS", "ScalingGroupId": group.id, "Process": exit_process})
-            yield API_STEP
-            group.suspended = [p for p in group.suspended if p not in exit_process]
-            self._end_task(execution, task, "Success")
+        if exit_process:  # whetherToResumeProcessesWithRollback
+            if not (yield from self._process_step(execution, "resumeProcessesWithRollback", "ResumeProcesses",
+                                                  group, exit_process)):
+                return
         self._finish(execution, "Success", "", outputs={"commandOutputs": outputs})
 
     def _pause_option(self, execution):
@@ -507,7 +548,8 @@ class Engine:
         item_tasks = []
         for batch_index, batch in enumerate(batches):
             for item in batch:
-                loop_item = item["InstanceId"] if rollback else json.dumps(item, separators=(",", ":"))
+                loop_item = item["InstanceId"] if rollback or self.world.fidelity["loop_item"] == "id" \
+                    else json.dumps(item, separators=(",", ":"))
                 item_tasks.append((batch_index, item, self._begin_task(
                     execution, loop_task.name, action["child"], {"instanceId": item["InstanceId"]},
                     parent_task=loop_task, loop_item=loop_item, loop_batch=batch_index + 1, status="Pending")))
@@ -601,7 +643,10 @@ class Engine:
     def _start_child(self, parent, group, item, rollback):
         params = parent.parameters
         template = parent.template_name
-        child_params = {"regionId": group.region, "rollBack": "true" if rollback else "false",
+        # The image and script rollback loops pass rollBack: 'true'; the package template's does not, so its
+        # child keeps the action's default 'false' (ACS::ESS::ConfigureOOSPackage).
+        passes_rollback = rollback and template != templates.PACKAGE
+        child_params = {"regionId": group.region, "rollBack": "true" if passes_rollback else "false",
                         "instanceId": item["InstanceId"], "lifecycleState": item.get("LifecycleState", "InService"),
                         "scalingGroupId": group.id}
         if template == templates.IMAGE:

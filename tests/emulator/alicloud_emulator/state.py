@@ -21,7 +21,16 @@ from .clock import iso
 
 # Keys of the world file read by the protocol layer (app.py); the model ignores them.
 PROTOCOL_KEYS = {"speed", "run_commands", "accounts", "roles", "faults"}
-MODEL_KEYS = {"regions", "images", "oos_packages", "scaling_groups", "launch_templates"}
+MODEL_KEYS = {"regions", "images", "oos_packages", "scaling_groups", "launch_templates", "fidelity"}
+# World key `fidelity`: switch each INFERRED behaviour to a plausible alternative, so tests show the collection
+# does not depend on it (tests/emulator/README.md, "Fidelity"). The first value of each is the default.
+FIDELITY_CHOICES = {
+    "counters": ("emulator", "ros", "absent"),         # Counters keys: ours, ROS's (TotalTasks...), none at all
+    "waiting_status": ("inferred", "absent", "other"),  # WaitingStatus: BatchPause/FailurePause, empty, other names
+    "loop_item": ("inferred", "id"),                    # LoopItem of an invoke loop: JSON object text, or the bare id
+}
+FIDELITY_DEFAULTS = {"counters": "emulator", "waiting_status": "inferred", "loop_item": "inferred",
+                     "instance_page_size": "all"}
 GROUP_KEYS = {"id", "region", "name", "state", "min_size", "max_size", "desired_capacity", "scaling_configuration",
               "launch_template", "suspended_processes", "instances", "zone_id", "scaling_policy", "multi_az_policy",
               "group_type"}
@@ -37,7 +46,10 @@ GROUP_TYPES = ("ECS", "ECI")
 GROUP_DEFAULTS = {"scaling_policy": "release", "multi_az_policy": "PRIORITY", "group_type": "ECS"}
 INSTANCE_KEYS = {"id", "lifecycle_state", "image_id", "packages", "protected", "private_ip", "status",
                  "creation_type", "tags"}
-IMAGE_KEYS = {"id", "name", "os_type"}
+IMAGE_KEYS = {"id", "name", "os_type", "owner_alias", "status", "is_public"}
+# DescribeImages' ImageOwnerAlias values and image statuses (ECS SDK model DescribeImagesRequest).
+IMAGE_OWNER_ALIASES = ("system", "self", "others", "marketplace")
+IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated")
 
 PROCESSES = ("ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction")
 LIFECYCLE_STATES = ("InService", "Pending", "Pending:Wait", "Protected", "Standby", "Stopped", "Removing",
@@ -103,6 +115,24 @@ class Instance:
         return self.lifecycle_state == "Protected"
 
 
+def _load_fidelity(doc):
+    doc = doc or {}
+    if not isinstance(doc, dict):
+        raise WorldError("fidelity must be a mapping")
+    _check_keys("fidelity", doc, set(FIDELITY_DEFAULTS))
+    fidelity = dict(FIDELITY_DEFAULTS)
+    for name, choices in FIDELITY_CHOICES.items():
+        value = doc.get(name, fidelity[name])
+        if value not in choices:
+            raise WorldError("fidelity.%s must be one of %s" % (name, ", ".join(choices)))
+        fidelity[name] = value
+    size = doc.get("instance_page_size", "all")
+    if size != "all" and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise WorldError("fidelity.instance_page_size must be a positive number or all")
+    fidelity["instance_page_size"] = size
+    return fidelity
+
+
 class Invocation:
     """An ECS RunCommand invocation on one or more instances."""
 
@@ -123,6 +153,7 @@ class World:
         self.invocations = {}
         self.refreshes = {}
         self.launch_templates = {}   # id -> {"id", "default_version", "versions": {number: {image_id, instance_type}}}
+        self.fidelity = dict(FIDELITY_DEFAULTS)
         self.idempotency = {}
         self._rng = random.Random(0)
         self._script_root = None
@@ -187,8 +218,14 @@ class World:
             _check_keys("images[]", entry, IMAGE_KEYS)
             if not entry.get("id"):
                 raise WorldError("images[]: every image needs an id")
+            owner = entry.get("owner_alias", "self")
+            status = entry.get("status", "Available")
+            if owner not in IMAGE_OWNER_ALIASES or status not in IMAGE_STATUSES:
+                raise WorldError("images[] %s: owner_alias must be one of %s and status one of %s" % (
+                    entry["id"], ", ".join(IMAGE_OWNER_ALIASES), ", ".join(IMAGE_STATUSES)))
             self.images[entry["id"]] = {"id": entry["id"], "name": entry.get("name") or entry["id"],
-                                        "os_type": entry.get("os_type", "linux")}
+                                        "os_type": entry.get("os_type", "linux"), "owner_alias": owner,
+                                        "status": status, "is_public": bool(entry.get("is_public", False))}
         packages = doc.get("oos_packages") or {}
         if not isinstance(packages, dict):
             raise WorldError("oos_packages must map a package name to a list of versions")
@@ -196,6 +233,7 @@ class World:
             if not isinstance(versions, list) or not versions:
                 raise WorldError("oos_packages.%s must be a non-empty list of versions" % name)
             self.oos_packages[str(name)] = [str(v) for v in versions]
+        self.fidelity = _load_fidelity(doc.get("fidelity"))
         templates = doc.get("launch_templates") or []
         if not isinstance(templates, list):
             raise WorldError("launch_templates must be a list of {id, versions, default_version?}")

@@ -12,9 +12,23 @@ IMAGE = "ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup"
 SCRIPT = "ACS-ESS-RollingUpdateByRunCommandInScalingGroup"
 PACKAGE = "ACS-ESS-RollingUpdateByConfigureOOSPackage"
 
-TEMPLATE_VERSION = "v1"
-# The 2024-04-26 change of the public templates (reference 1).
+# One version per published change of each template file in GitHub aliyun/oos-templates (PublicTemplates/YAML),
+# oldest first: v1 = the first. That OOS numbers the versions the same way is INFERRED; that there were several
+# is CONFIRMED by that history. The newest is what StartExecution runs without a TemplateVersion.
+VERSION_DATES = {
+    IMAGE: ["2020-04-15", "2020-07-29", "2022-12-30", "2023-09-01", "2024-02-02", "2024-04-26"],
+    SCRIPT: ["2020-04-15", "2020-07-29", "2022-12-30", "2023-09-01", "2024-02-02", "2024-04-26"],
+    PACKAGE: ["2020-08-31", "2022-12-30", "2023-09-01", "2024-02-02", "2024-04-26"],
+}
 TEMPLATE_DATE = "2024-04-26T00:00:00Z"
+
+
+def versions(template_name):
+    return ["v%d" % n for n in range(1, len(VERSION_DATES[template_name]) + 1)]
+
+
+def latest_version(template_name):
+    return versions(template_name)[-1]
 
 _COMMON = [
     ("invokeType", {"Type": "String", "AllowedValues": ["invoke", "rollback"]}),
@@ -81,46 +95,68 @@ def exists(template_name):
 def require(template_name, version=None):
     if template_name not in ACTIONS:
         raise ApiError("EntityNotExists.Template", "The template %s does not exist." % template_name, 404)
-    if version and version != TEMPLATE_VERSION:
+    if version and version not in versions(template_name):
         raise ApiError("EntityNotExists.TemplateVersion",
                        "The version %s of template %s does not exist." % (version, template_name), 404)
 
 
+def _task(name, action, api=None, **extra):
+    task = {"Name": name, "Action": action}
+    if api:
+        task["Properties"] = {"Service": api[0], "API": api[1]}
+    task.update(extra)
+    return task
+
+
+def tasks(template_name):
+    """The task list of the public template, in order: names, actions, the API each ExecuteApi step calls, the
+    loops and the OnSuccess jump (as in PublicTemplates/YAML/<name>.yml; parameters of each step elided)."""
+    action = ACTIONS[template_name]
+    suspend_choice = "whetherToSuspendProcess" if template_name == PACKAGE else "whetherTosuspendProcess"
+    loop = {"Items": "{{ getInstance.instanceIds }}", "BatchPauseOption": "{{ batchPauseOption }}",
+            "Concurrency": {"Fn::CalculateBatch": ["{{ batchNumber }}", "{{ getInstance.instanceIds }}"]}}
+    rollback_loop = {"Items": "{{ getExistInstanceIds.instanceIds }}", "BatchPauseOption": "{{ batchPauseOption }}",
+                     "Concurrency": {"Fn::CalculateBatch": ["{{ batchNumber }}",
+                                                            "{{ getExistInstanceIds.instanceIds }}"]}}
+    result = [
+        _task("choiceNextTask", "ACS::Choice"),
+        _task("getInstance", "ACS::ExecuteApi", ("ESS", "DescribeScalingInstances")),
+        _task("whetherTheScalingGroupInstanceIsEmpty", "ACS::Choice"),
+        _task(suspend_choice, "ACS::Choice"),
+        _task("suspendProcess", "ACS::ExecuteAPI", ("ESS", "SuspendProcesses")),
+    ]
+    if template_name == IMAGE:
+        result += [_task("whetherToModifyScalingConfiguration", "ACS::Choice"),
+                   _task("modifyScalingConfiguration", "ACS::ExecuteAPI", ("ESS", "ModifyScalingConfiguration"))]
+    rollback_properties = {"rollBack": "true"} if template_name != PACKAGE else {}
+    result += [
+        _task(action["invoke_task"], action["child"], Loop=loop),
+        _task("tagInstance", "ACS::ExecuteApi", ("ECS", "TagResources"),
+              Loop={"Items": "{{ getInstance.instanceIds }}", "Mode": "Concurrency", "MaxErrors": 0,
+                    "Concurrency": 10}),
+        _task("whetherToResumeProcesses", "ACS::Choice"),
+        _task("resumeProcesses", "ACS::ExecuteAPI", ("ESS", "ResumeProcesses"), OnSuccess="ACS::END"),
+        _task("getExecutionInstanceIds", "ACS::ExecuteAPI", ("OOS", "ListExecutions")),
+        _task("getExistInstanceIds", "ACS::SelectTargets"),
+        _task("getRollbackProcess", "ACS::ExecuteAPI", ("OOS", "ListExecutions")),
+        _task("suspendProcessWithRollBack", "ACS::ExecuteAPI", ("ESS", "SuspendProcesses")),
+        _task(action["rollback_task"], action["child"], Loop=rollback_loop,
+              **({"Properties": rollback_properties} if rollback_properties else {})),
+        _task("whetherToResumeProcessesWithRollback", "ACS::Choice"),
+        _task("resumeProcessesWithRollback", "ACS::ExecuteAPI", ("ESS", "ResumeProcesses")),
+    ]
+    return result
+
+
 def content(template_name):
-    """The template body (YAML) with the real Parameters and an outline of the tasks."""
+    """The template body (YAML): the real Parameters and the real task structure (see tasks())."""
     action = ACTIONS[template_name]
     body = {
         "FormatVersion": "OOS-2019-06-01",
         "Description": {"en": DESCRIPTIONS[template_name]},
         "Parameters": {name: dict(spec) for name, spec in parameter_specs(template_name).items()},
         "RamRole": "{{ OOSAssumeRole }}",
-        "Tasks": [
-            {"Name": "choiceNextTask", "Action": "ACS::Choice"},
-            {"Name": "getInstance", "Action": "ACS::ExecuteApi",
-             "Properties": {"Service": "ESS", "API": "DescribeScalingInstances"}},
-            {"Name": "suspendProcess", "Action": "ACS::ExecuteAPI",
-             "Properties": {"Service": "ESS", "API": "SuspendProcesses"}},
-        ] + ([{"Name": "modifyScalingConfiguration", "Action": "ACS::ExecuteAPI",
-               "Properties": {"Service": "ESS", "API": "ModifyScalingConfiguration"}}]
-             if template_name == IMAGE else []) + [
-            {"Name": action["invoke_task"], "Action": action["child"],
-             "Loop": {"Items": "{{ getInstance.instanceIds }}", "BatchPauseOption": "{{ batchPauseOption }}",
-                      "Concurrency": {"Fn::CalculateBatch": ["{{ batchNumber }}", "{{ getInstance.instanceIds }}"]}}},
-            {"Name": "tagInstance", "Action": "ACS::ExecuteApi",
-             "Properties": {"Service": "ECS", "API": "TagResources"}},
-            {"Name": "resumeProcesses", "Action": "ACS::ExecuteAPI",
-             "Properties": {"Service": "ESS", "API": "ResumeProcesses"}, "OnSuccess": "ACS::END"},
-            {"Name": "getExecutionInstanceIds", "Action": "ACS::ExecuteAPI",
-             "Properties": {"Service": "OOS", "API": "ListExecutions"}},
-            {"Name": "getExistInstanceIds", "Action": "ACS::SelectTargets"},
-            {"Name": "getRollbackProcess", "Action": "ACS::ExecuteAPI",
-             "Properties": {"Service": "OOS", "API": "ListExecutions"}},
-            {"Name": "suspendProcessWithRollBack", "Action": "ACS::ExecuteAPI",
-             "Properties": {"Service": "ESS", "API": "SuspendProcesses"}},
-            {"Name": action["rollback_task"], "Action": action["child"]},
-            {"Name": "resumeProcessesWithRollback", "Action": "ACS::ExecuteAPI",
-             "Properties": {"Service": "ESS", "API": "ResumeProcesses"}},
-        ],
+        "Tasks": tasks(template_name),
         "Outputs": {"commandOutputs": {"Type": "List", "Value": {"Fn::If": [
             {"Fn::Equals": ["invoke", "{{ invokeType }}"]},
             "{{ %s.%s }}" % (action["invoke_task"], action["loop_output"]),
@@ -129,14 +165,19 @@ def content(template_name):
     return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
-def summary(template_name):
-    """The fields shared by GetTemplate's `Template` and ListTemplates' items."""
+def summary(template_name, version=None):
+    """The fields shared by GetTemplate's `Template` and ListTemplates' items (``version``: default the newest).
+    Older versions are served with the newest body: only their number and date differ (their bodies are in the
+    repository's history, not modelled)."""
     text = content(template_name)
+    version = version or latest_version(template_name)
+    dates = VERSION_DATES[template_name]
     return {
         "TemplateId": TEMPLATE_IDS[template_name], "TemplateName": template_name,
-        "TemplateVersion": TEMPLATE_VERSION, "TemplateFormat": "YAML", "TemplateType": "Automation",
-        "Description": DESCRIPTIONS[template_name], "CreatedBy": "ACS", "CreatedDate": "2020-04-15T00:00:00Z",
-        "UpdatedBy": "ACS", "UpdatedDate": TEMPLATE_DATE, "Hash": hashlib.sha256(text.encode()).hexdigest(),
+        "TemplateVersion": version, "TemplateFormat": "YAML", "TemplateType": "Automation",
+        "Description": DESCRIPTIONS[template_name], "CreatedBy": "ACS", "CreatedDate": dates[0] + "T00:00:00Z",
+        "UpdatedBy": "ACS", "UpdatedDate": dates[int(version[1:]) - 1] + "T00:00:00Z",
+        "Hash": hashlib.sha256(text.encode()).hexdigest(),
         "ShareType": "Public", "HasTrigger": False, "Tags": {}, "ResourceGroupId": "", "VersionName": "",
         "SharedAccounts": "",
     }
@@ -229,10 +270,7 @@ def resolve_parameters(template_name, given):
                 _fail("The parameter %s must be a List of strings." % name)
             for item in value:
                 _check_allowed(name, spec, item)
-            if name in ("enterProcess", "exitProcess"):
-                for item in value:
-                    if item not in FIVE_PROCESSES:
-                        _fail("The value %r of parameter %s is not a scaling process." % (item, name))
+            # enterProcess/exitProcess declare no AllowedValues: an unknown name fails later, in SuspendProcesses.
         resolved[name] = value
     if template_name == PACKAGE and not resolved["packageName"]:
         _fail("The parameter packageName of template %s is required." % template_name)

@@ -99,8 +99,11 @@ def test_rollback_after_success_restores_image_and_configuration(emulator):
 
 def test_nothing_to_refresh_and_invalid_requests(emulator):
     load(emulator, instances=[{"protected": True}, {"image_id": NEW_IMAGE}])
-    nothing = error_of(lambda: start_refresh(emulator))
+    # SkipMatching goes by the desired configuration's ID: the group's own configuration matches every instance.
+    same_config = ess.StartInstanceRefreshRequestDesiredConfiguration(scaling_configuration_id="asc-bp1model000000001")
+    nothing = error_of(lambda: start_refresh(emulator, desired_configuration=same_config))
     assert nothing.code == "InvalidInstance.NoInstanceNeedBeRefreshed"
+    assert error_of(lambda: start_refresh(emulator, desired_configuration=ess.StartInstanceRefreshRequestDesiredConfiguration())).code == "InvalidInstance.NoInstanceNeedBeRefreshed"
     bad_checkpoints = error_of(lambda: start_refresh(emulator, checkpoints=[ess.StartInstanceRefreshRequestCheckpoints(percentage=50)]))
     assert bad_checkpoints.code == "InvalidParameter"
     both = error_of(lambda: start_refresh(emulator, desired_configuration=ess.StartInstanceRefreshRequestDesiredConfiguration(
@@ -110,6 +113,13 @@ def test_nothing_to_refresh_and_invalid_requests(emulator):
     assert bad_min.code == "InvalidParameter"
     unknown = error_of(lambda: control(emulator, "CancelInstanceRefresh", "ir-nope"))
     assert unknown.code == "InvalidInstanceRefreshTaskId.NotFound"
+
+
+def test_skip_matching_does_not_compare_images(emulator):
+    # An instance already on the desired image is not matched: a desired image has no configuration ID yet.
+    load(emulator, instances=[{"image_id": NEW_IMAGE}])
+    task_id = start_refresh(emulator)
+    assert describe(emulator, task_id).total_need_update_capacity == 1
 
 
 def test_describe_instance_refreshes_2014_shape(emulator):

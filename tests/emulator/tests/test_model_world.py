@@ -19,6 +19,11 @@ from model_support import NEW_IMAGE, OLD_IMAGE, group_state, instance_ids, load,
     (lambda d: d["scaling_groups"][0].update(instances=-1), "instances must be a whole number"),
     (lambda d: d["scaling_groups"][0].update(max_size="ten"), "max_size must be a whole number"),
     (lambda d: d.update(regions="cn-hangzhou"), "regions must be a list"),
+    (lambda d: d.update(fidelity={"counters": "guess"}), "fidelity.counters must be one of emulator, ros, absent"),
+    (lambda d: d.update(fidelity={"waiting_status": "x"}), "fidelity.waiting_status must be one of"),
+    (lambda d: d.update(fidelity={"instance_page_size": 0}), "instance_page_size must be a positive number or all"),
+    (lambda d: d.update(fidelity={"paging": 1}), "fidelity: unknown key(s) paging"),
+    (lambda d: d.update(images=[{"id": "m-x", "owner_alias": "friends"}]), "owner_alias must be one of"),
 ])
 def test_invalid_worlds_are_refused_with_a_clear_message(emulator, change, fragment):
     doc = world(2)

@@ -26,7 +26,6 @@ def mutating_calls(emulator):
     ({"batchNumber": "five"}, "must be a Number"),
     ({"batchPauseOption": "Sometimes"}, "allowed values"),
     ({"lifecycleState": ["Standby"]}, "allowed values"),
-    ({"enterProcess": ["ScaleSideways"]}, "not a scaling process"),
     ({"invokeType": "deploy"}, "allowed values"),
     ({"imageId": "m-x"}, "not defined"),
     ({"scalingGroupId": None}, "scalingGroupId"),

@@ -42,9 +42,18 @@ def test_list_template_versions(emulator):
     versions = client.list_template_versions(oos.ListTemplateVersionsRequest(
         region_id=REGION, template_name="nginx")).body.template_versions
     assert [(v.template_version, v.version_name) for v in versions] == [("v2", "1.26.1"), ("v1", "1.24.0")]
-    [rollout] = client.list_template_versions(oos.ListTemplateVersionsRequest(
+    # The public template has had one version per published change (GitHub aliyun/oos-templates history).
+    rollout = client.list_template_versions(oos.ListTemplateVersionsRequest(
         region_id=REGION, template_name=SCRIPT_TEMPLATE)).body.template_versions
-    assert rollout.template_version == "v1"
+    assert [v.template_version for v in rollout] == ["v6", "v5", "v4", "v3", "v2", "v1"]
+    assert rollout[0].updated_date.startswith("2024-04-26") and rollout[-1].updated_date.startswith("2020-04-15")
+    old = client.get_template(oos.GetTemplateRequest(region_id=REGION, template_name=SCRIPT_TEMPLATE,
+                                                     template_version="v2")).body
+    assert old.template.template_version == "v2"
+    tasks = [t["Name"] for t in yaml.safe_load(old.content)["Tasks"]]
+    assert tasks[:5] == ["choiceNextTask", "getInstance", "whetherTheScalingGroupInstanceIsEmpty",
+                         "whetherTosuspendProcess", "suspendProcess"]
+    assert "whetherToResumeProcessesWithRollback" in tasks and len(tasks) == 16
     assert error_of(lambda: client.list_template_versions(oos.ListTemplateVersionsRequest(
         region_id=REGION, template_name="no-such-package"))).code == "EntityNotExists.Template"
 

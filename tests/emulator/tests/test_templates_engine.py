@@ -217,26 +217,61 @@ def test_cancel_while_running_cancels_running_children(emulator):
     assert {k.status for k in children(emulator, started.execution_id)} == {"Cancelled"}
 
 
-def test_rollback_of_a_waiting_run_cancels_it_first(emulator):
+def test_rollback_of_a_waiting_run_leaves_it_as_it_is(emulator):
+    # The template neither cancels nor validates the source (sourceExecutionId is a plain String); a client that
+    # wants the source stopped cancels it itself first (ess_rolling_update does).
     load(emulator, instances=2)
     started = start(emulator, SCRIPT_TEMPLATE, invokeScript="true", batchNumber=2, batchPauseOption="EveryBatchPause")
     wait_for(emulator, started.execution_id, ("Waiting",))
     rollback = start(emulator, SCRIPT_TEMPLATE, invokeType="rollback", sourceExecutionId=started.execution_id,
                      rollbackScript="true")
-    assert execution(emulator, started.execution_id).status == "Cancelled"
     assert wait_for(emulator, rollback.execution_id).status == "Success"
+    assert execution(emulator, started.execution_id).status == "Waiting"
+    assert not emulator.calls(action="CancelExecution")
 
 
-def test_rollback_of_a_rollback_is_refused_before_anything_runs(emulator):
+def test_rollback_of_a_rollback_or_of_nothing_is_not_refused_by_the_template(emulator):
     load(emulator, instances=1)
     source = wait_for(emulator, start(emulator, SCRIPT_TEMPLATE, invokeScript="true").execution_id)
     rollback = wait_for(emulator, start(emulator, SCRIPT_TEMPLATE, invokeType="rollback",
                                         sourceExecutionId=source.execution_id, rollbackScript="true").execution_id)
-    before = len(emulator.state()["executions"])
-    with pytest.raises(TeaException) as error:
-        start(emulator, SCRIPT_TEMPLATE, invokeType="rollback", sourceExecutionId=rollback.execution_id)
-    assert error.value.code == "InvalidParameter" and "cannot be rolled back" in error.value.message
-    assert len(emulator.state()["executions"]) == before
+    again = wait_for(emulator, start(emulator, SCRIPT_TEMPLATE, invokeType="rollback",
+                                     sourceExecutionId=rollback.execution_id, rollbackScript="true").execution_id)
+    # It runs: the children of the rollback name the same instance, so the rollback script runs there again.
+    assert again.status == "Success" and len(children(emulator, again.execution_id)) == 1
+    # A source that does not exist has no children: suspendProcessWithRollBack calls SuspendProcesses with the
+    # (empty) process list of nothing and fails there, as ESS refuses an empty Process list.
+    nothing = wait_for(emulator, start(emulator, SCRIPT_TEMPLATE, invokeType="rollback",
+                                       sourceExecutionId="exec-doesnotexist000000", rollbackScript="true").execution_id)
+    assert nothing.status == "Failed" and "suspendProcessWithRollBack" in nothing.status_message
+    assert children(emulator, nothing.execution_id) == []
+
+
+def test_rollback_suspends_with_the_source_processes_even_when_empty(emulator):
+    load(emulator, instances=1)
+    source = wait_for(emulator, start(emulator, SCRIPT_TEMPLATE, invokeScript="true", enterProcess=[],
+                                      exitProcess=[]).execution_id)
+    assert source.status == "Success"  # the invoke path has an empty-list guard (whetherToSuspendProcess)
+    rollback = wait_for(emulator, start(emulator, SCRIPT_TEMPLATE, invokeType="rollback",
+                                        sourceExecutionId=source.execution_id, rollbackScript="true").execution_id)
+    assert rollback.status == "Failed" and "suspendProcessWithRollBack" in rollback.status_message
+
+
+def test_unknown_process_names_fail_in_suspend_processes_not_at_start(emulator):
+    load(emulator, instances=1)
+    started = start(emulator, SCRIPT_TEMPLATE, invokeScript="true", enterProcess=["ScaleSideways"])
+    done = wait_for(emulator, started.execution_id)
+    assert done.status == "Failed" and "suspendProcess" in done.status_message
+    assert "InvalidParameter" in done.status_message
+
+
+def test_package_rollback_children_get_no_rollback_flag(emulator):
+    load(emulator, instances=1)
+    source = wait_for(emulator, start(emulator, PACKAGE_TEMPLATE, packageName="nginx").execution_id)
+    rollback = wait_for(emulator, start(emulator, PACKAGE_TEMPLATE, invokeType="rollback", packageName="nginx",
+                                        sourceExecutionId=source.execution_id, packageVersion="1.24.0").execution_id)
+    assert rollback.status == "Success"
+    assert {k.parameters["rollBack"] for k in children(emulator, rollback.execution_id)} == {"false"}
 
 
 def test_package_install_records_the_version_and_uninstall_removes_it(emulator):

@@ -106,6 +106,22 @@ def describe_images(req):
     world = req.world
     _region(req)
     images = list(world.images.values())
+    # ECS SDK model DescribeImagesRequest: no ImageOwnerAlias = system, self and others (shared, not community);
+    # community images need others + IsPublic=true; Status defaults to Available, ALL = every status.
+    owner = req.get("ImageOwnerAlias") or ""
+    public = (req.get("IsPublic") or "").lower() == "true"
+    if owner:
+        images = [i for i in images if i.get("owner_alias", "self") == owner]
+    else:
+        images = [i for i in images if i.get("owner_alias", "self") in ("system", "self", "others")]
+    if owner == "others" and public:
+        images = [i for i in images if i.get("is_public")]
+    elif owner in ("", "others"):
+        images = [i for i in images if not i.get("is_public")]
+    status = req.get("Status") or "Available"
+    if status != "ALL":
+        wanted_status = [x.strip() for x in status.split(",")]
+        images = [i for i in images if i.get("status", "Available") in wanted_status]
     if req.get("ImageId"):
         wanted = [x.strip() for x in req.get("ImageId").split(",")]
         images = [i for i in images if i["id"] in wanted]
@@ -114,7 +130,8 @@ def describe_images(req):
     page, meta = _page(req, images)
     items = [{"ImageId": i["id"], "ImageName": i["name"], "OSType": i["os_type"], "OSName": i["name"],
               "Platform": "Aliyun" if i["os_type"] == "linux" else "Windows Server 2022",
-              "Architecture": "x86_64", "Status": "Available", "ImageOwnerAlias": "self", "Size": 40,
+              "Architecture": "x86_64", "Status": i.get("status", "Available"),
+              "ImageOwnerAlias": i.get("owner_alias", "self"), "IsPublic": i.get("is_public", False), "Size": 40,
               "CreationTime": "2024-01-01T00:00:00Z", "IsSupportCloudinit": True, "Usage": "instance",
               "Description": "", "DiskDeviceMappings": {"DiskDeviceMapping": []}, "Tags": {"Tag": []}}
              for i in page]
@@ -167,7 +184,7 @@ def _result_item(world, invocation, instance_id, result):
     finished = result["status"] != "Running"
     return {
         "InstanceId": instance_id, "InvokeId": invocation.invoke_id, "CommandId": invocation.command_id,
-        "CommandName": invocation.name, "Output": world.encode_output(result["output"]),
+        "Output": world.encode_output(result["output"]),
         "ExitCode": result["exit_code"] if finished else None,
         "InvokeRecordStatus": "Finished" if finished else "Running",
         "InvocationStatus": result["status"], "ErrorCode": result["error_code"], "ErrorInfo": result["error_info"],

@@ -145,12 +145,18 @@ def _desired_target(world, group, desired, overrides):
 
 
 def _matches(instance, refresh):
-    """SkipMatching: the desired configuration id, the desired template version, or (simplified) the image."""
+    """SkipMatching compares IDs, "not individual configuration items" (ESS SDK StartInstanceRefreshRequest):
+    the desired scaling configuration ID, the desired launch template and version, or with no desired
+    configuration the group's active one. A desired image gives a configuration ESS derives, whose ID no
+    instance carries yet: nothing matches (INFERRED)."""
     if refresh.desired.get("ScalingConfigurationId"):
         return instance.scaling_configuration_id == refresh.desired["ScalingConfigurationId"]
     if refresh.desired.get("LaunchTemplateId"):
         return instance.launch_template == refresh.target["launch_template"]
-    return instance.image_id == refresh.target["image_id"]
+    if refresh.desired.get("ImageId"):
+        return False
+    return instance.scaling_configuration_id == refresh.target["configuration_id"] and \
+        instance.launch_template == refresh.target["launch_template"]
 
 
 def _replace(world, group, old_id, target, refresh_id, cause):

@@ -98,8 +98,6 @@ def start_execution(req):
         if len(tags) > 20:
             _invalid("Tags", "At most 20 tags are allowed.")
         parameters = templates.resolve_parameters(template_name, _json_object(req, "Parameters"))
-        if parameters["invokeType"] == "rollback":
-            engine.check_rollback_source(template_name, parameters)
         if req.get("ParentExecutionId") and req.get("ParentExecutionId") not in engine.executions:
             raise ApiError("EntityNotExists.Execution", "The execution %s does not exist." % req.get("ParentExecutionId"), 404)
         options = {
@@ -113,7 +111,7 @@ def start_execution(req):
         return engine.start(template_name, req.get("TemplateVersion"), parameters, options).id
 
     execution_id = world.idempotent(req, create)
-    return {"Execution": engine.executions[execution_id].api()}
+    return {"Execution": engine.executions[execution_id].start_api()}
 
 
 def _visible_executions(req):
@@ -224,7 +222,7 @@ def get_template(req):
         return {"Content": templates.package_content(name, versions, number),
                 "Template": templates.package_summary(name, versions, number)}
     templates.require(name, req.get("TemplateVersion"))
-    return {"Content": templates.content(name), "Template": templates.summary(name)}
+    return {"Content": templates.content(name), "Template": templates.summary(name, req.get("TemplateVersion"))}
 
 
 @api("oos", "ListTemplateVersions")
@@ -236,7 +234,7 @@ def list_template_versions(req):
         items = [templates.package_summary(name, versions, n) for n in numbers]
     else:
         templates.require(name)
-        items = [templates.summary(name)]
+        items = [templates.summary(name, v) for v in reversed(templates.versions(name))]  # newest first
     fields = ("TemplateVersion", "VersionName", "Description", "TemplateFormat", "UpdatedBy", "UpdatedDate")
     page, size, next_token = _paginate(req, [{k: item[k] for k in fields} for item in items], 1, 100, 50)
     return {"TemplateVersions": page, "MaxResults": size, "NextToken": next_token}
@@ -265,6 +263,7 @@ def list_templates(req):
             item = templates.package_summary(name, versions, len(versions))
         item.update(Category="elastic_manage", Popularity=10, TotalExecutionCount=0, IsFavorite=False,
                     Publisher="ACS", Constraints="")
+        item.pop("SharedAccounts", None)  # not in ListTemplatesResponseBodyTemplates
         items.append(item)
     return {"Templates": items, "MaxResults": size, "NextToken": next_token}
 

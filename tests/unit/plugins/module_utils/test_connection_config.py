@@ -128,12 +128,38 @@ def test_region_precedence():
         resolve_region(params(), {})
 
 
-def test_default_endpoints():
+def test_default_endpoints_are_the_sdks_choice():
     assert resolve_endpoint("oos", "cn-hangzhou", params(), {}) == ("oos.cn-hangzhou.aliyuncs.com", "https")
     assert resolve_endpoint("ess", "cn-hangzhou", params(), {}) == ("ess.aliyuncs.com", "https")
     assert resolve_endpoint("ess", "eu-central-1", params(), {}) == ("ess.eu-central-1.aliyuncs.com", "https")
-    assert resolve_endpoint("ecs", "cn-beijing", params(), {}) == ("ecs.cn-beijing.aliyuncs.com", "https")
-    assert resolve_endpoint("sts", "cn-beijing", params(), {}) == ("sts.aliyuncs.com", "https")
+    # Regions a hand-kept list once sent to ess.<region>.aliyuncs.com; the ESS SDK's endpoint map says central.
+    for region in ("ap-southeast-1", "us-east-1", "us-west-1", "cn-shanghai-finance-1", "cn-shenzhen-finance-1",
+                   "cn-north-2-gov-1"):
+        assert resolve_endpoint("ess", region, params(), {}) == ("ess.aliyuncs.com", "https"), region
+    assert resolve_endpoint("ecs", "cn-hangzhou", params(), {})[0] == "ecs-cn-hangzhou.aliyuncs.com"
+    assert resolve_endpoint("ecs", "cn-beijing", params(), {})[0] == "ecs.cn-beijing.aliyuncs.com"
+
+
+@pytest.mark.parametrize("product, module", [
+    ("oos", "alibabacloud_oos20190601.client"), ("ess", "alibabacloud_ess20220222.client"),
+    ("ecs", "alibabacloud_ecs20140526.client"), ("sts", "alibabacloud_sts20150401.client")])
+@pytest.mark.parametrize("region", ["cn-hangzhou", "ap-southeast-1", "us-east-1", "cn-shenzhen-finance-1",
+                                    "eu-central-1", "me-central-1"])
+def test_connection_without_override_lets_the_sdk_resolve(product, module, region):
+    import importlib
+    from alibabacloud_tea_openapi import models as open_api_models
+    sdk = importlib.import_module(module).Client(open_api_models.Config(
+        region_id=region, access_key_id="a", access_key_secret="b"))
+    connection = Connection(params(region=region), environ=dict(ENV_NEW))
+    client = connection._build(product, connection.credentials)
+    assert type(client.sdk).__module__ == module
+    assert client.sdk._endpoint == sdk._endpoint and client.sdk._protocol == "https"
+
+
+def test_no_hand_kept_endpoint_list():
+    import inspect
+    from ansible_collections.alicloud.rollout.plugins.module_utils import client as client_module
+    assert "aliyuncs.com" not in inspect.getsource(client_module)
 
 
 def test_endpoint_url_routes_every_product_and_may_be_http():

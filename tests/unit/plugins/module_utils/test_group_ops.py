@@ -48,6 +48,10 @@ def test_standby_plan_moves_only_instances_not_in_the_wanted_state_and_names_str
     ("Cancelled", "", "cancel", "ok"),
     ("Failed", "", "reject", "ok"),
     ("Success", "", "reject", "refuse"),
+    # WaitingStatus is INFERRED: absent or an unknown value never blocks a decision.
+    ("Waiting", "", "approve", "act"),
+    ("Waiting", "ManualApproval", "approve", "act"),
+    ("Waiting", "", "retry_task", "act"),
 ])
 def test_execution_decision(status, waiting, action, decision):
     execution = {"ExecutionId": "exec-1", "Status": status, "WaitingStatus": waiting}
@@ -161,3 +165,12 @@ def test_throttling_that_outlasted_the_client_retries_is_not_repeated_again():
     with pytest.raises(AlicloudApiError):
         group_ops.notify_once(throttled, lambda: reads.append(1), "approve", waiting(), no_sleep_policy())
     assert reads == []
+
+
+def test_without_counters_update_date_tells_whether_an_action_landed():
+    before = {"ExecutionId": "exec-1", "Status": "Waiting", "UpdateDate": "2026-01-01T00:00:00Z",
+              "CurrentTasks": [{"TaskName": "loop"}]}
+    assert group_ops._still_waiting_as_before(dict(before), "approve", before)
+    later = dict(before, UpdateDate="2026-01-01T00:05:00Z")
+    assert not group_ops._still_waiting_as_before(later, "approve", before)
+    assert group_ops._landed(later, "approve", before)

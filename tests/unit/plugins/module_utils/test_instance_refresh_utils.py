@@ -181,10 +181,37 @@ def test_prediction_ignores_standby_and_attached_and_matches_by_configuration_id
     assert ir.predict_instances(group(), request(skip_matching=False), INSTANCES) == ["i-a", "i-b"]
 
 
-def test_prediction_for_an_image_compares_the_instances_images():
+def test_prediction_for_an_image_matches_no_instance_by_id():
+    # SkipMatching goes by the desired configuration's ID, never by comparing images (ESS SDK model).
     predicted = ir.predict_instances(group(), request(desired_configuration={"image_id": "m-new"}), INSTANCES,
                                      {"i-a": "m-old", "i-b": "m-new"})
-    assert predicted == ["i-a"]
+    assert predicted == ["i-a", "i-b"]
+
+
+def test_prediction_for_a_launch_template_goes_by_its_id_and_version():
+    instances = [dict(INSTANCES[0], LaunchTemplateId="lt-1", LaunchTemplateVersion="2"),
+                 dict(INSTANCES[1], LaunchTemplateId="lt-1", LaunchTemplateVersion="3")]
+    wanted = request(desired_configuration={"launch_template_id": "lt-1", "launch_template_version": "3"})
+    assert ir.predict_instances(group(), wanted, instances) == ["i-a"]
+
+
+def refresh_task(status, image, start="2026-01-01T00:00:00Z"):
+    return {"InstanceRefreshTaskId": "ir-" + status, "Status": status, "StartTime": start,
+            "DesiredConfiguration": {"ImageId": image}}
+
+
+def test_an_image_refresh_is_done_when_the_last_one_succeeded_and_every_instance_runs_the_image():
+    wanted = request(desired_configuration={"image_id": "m-new"})
+    on_new = {"i-a": "m-new", "i-b": "m-new"}
+    assert ir.image_refresh_done(wanted, [refresh_task("Successful", "m-new")], INSTANCES, on_new)
+    # One instance still on the old image, a failed last attempt, or no refresh to this image: not done.
+    assert not ir.image_refresh_done(wanted, [refresh_task("Successful", "m-new")], INSTANCES,
+                                     dict(on_new, **{"i-b": "m-old"}))
+    assert not ir.image_refresh_done(wanted, [refresh_task("Successful", "m-new"),
+                                              refresh_task("Failed", "m-new", "2026-01-02T00:00:00Z")],
+                                     INSTANCES, on_new)
+    assert not ir.image_refresh_done(wanted, [refresh_task("Successful", "m-other")], INSTANCES, on_new)
+    assert not ir.image_refresh_done(request(), [refresh_task("Successful", "m-new")], INSTANCES, on_new)
 
 
 def test_matching_instances_are_the_in_service_auto_created_ones_already_on_the_desired_configuration():
