@@ -276,9 +276,9 @@ def matching_instances(group, request, instances, image_of=None):
     """InService, auto-created instances that already match the desired configuration: after a refresh (or at a
     checkpoint) these are the new instances a health gate should judge."""
     pending = set(predict_instances(group, dict(request, SkipMatching=True), instances, image_of))
-    return [i["InstanceId"] for i in instances
-            if i.get("LifecycleState") == "InService" and i.get("CreationType", "AutoCreated") == "AutoCreated"
-            and i["InstanceId"] not in pending]
+    in_service = [i for i in instances
+                  if i.get("LifecycleState") == "InService" and i.get("CreationType", "AutoCreated") == "AutoCreated"]
+    return [i["InstanceId"] for i in in_service if i["InstanceId"] not in pending]
 
 
 def predict_instances(group, request, instances, image_of=None):
@@ -301,9 +301,12 @@ def predict_instances(group, request, instances, image_of=None):
         return [i["InstanceId"] for i in candidates if image_of.get(i["InstanceId"]) != desired["ImageId"]]
     if desired.get("LaunchTemplateId"):
         version = desired.get("LaunchTemplateVersion")
-        return [i["InstanceId"] for i in candidates
-                if i.get("LaunchTemplateId") != desired["LaunchTemplateId"]
-                or (version and str(i.get("LaunchTemplateVersion")) != version)]
+
+        def outdated(instance):
+            if instance.get("LaunchTemplateId") != desired["LaunchTemplateId"]:
+                return True
+            return bool(version) and str(instance.get("LaunchTemplateVersion")) != version
+        return [i["InstanceId"] for i in candidates if outdated(i)]
     # No desired configuration: the group's active scaling configuration, matched by its ID.
     active = group.get("ActiveScalingConfigurationId")
     if active:
@@ -349,9 +352,9 @@ def action_decision(task, state):
         if status in ("InProgress", "Paused", "CheckpointPause", "Successful", "Failed", "Cancelled"):
             return "act", None
         if status == "RollbackFailed":
+            detail = task.get("Detail") or "no detail"
             return "refuse", ("the rollback of instance refresh %s failed (%s); a rollback cannot be rolled back. "
-                              "Inspect the group and start a new refresh" % (task_id, task.get("Detail") or
-                                                                             "no detail"))
+                              "Inspect the group and start a new refresh" % (task_id, detail))
         return "refuse", "instance refresh %s is %s; wait until it is InProgress or has ended, then roll back" % (
             task_id, status)
     raise ValueError("unknown state %s" % state)
