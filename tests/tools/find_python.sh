@@ -4,7 +4,8 @@
 # Usage: find_python.sh 3.13 3.12   -> /root/.pyenv/versions/3.13.0/bin/python3.13 (exit 1 when none is found)
 works() {
     # A pyenv shim for a version that is installed but not selected exists on PATH and fails: run it to be sure.
-    [ -n "$1" ] && [ -x "$1" ] && [ "$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$2" ]
+    # A virtualenv's Python (an activated venv, or this checkout's .venv on make's PATH) is not a base to build on.
+    [ -n "$1" ] && [ -x "$1" ] && [ "$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2] if sys.prefix == sys.base_prefix else "venv")' 2>/dev/null)" = "$2" ]
 }
 pyenv_root=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
 for version in "$@"; do
