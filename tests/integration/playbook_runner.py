@@ -16,7 +16,8 @@ POLLING_MODULES = ("ess_rolling_update", "oos_execution_info", "oos_execution", 
 
 
 # What a warning about our content mentions: the collection's name, a module or the role, or a file of this checkout.
-OUR_CONTENT = re.compile(r"alicloud[._]rollout|rolling_update|\b(ess|oos)_[a-z_]+|" + re.escape(ROOT))
+# (The virtualenvs under ROOT hold Ansible itself, not our content.)
+OUR_CONTENT = re.compile(r"alicloud[._]rollout|rolling_update|\b(ess|oos)_[a-z_]+|" + re.escape(ROOT) + r"/(?!\.venv)")
 WARNING_START = re.compile(r"^\[(DEPRECATION )?WARNING\]|^(DEPRECATION )?WARNING:")
 # Where a warning's text (which from ansible-core 2.19 on spans blank lines, an Origin and source lines) ends.
 NEXT_OUTPUT = re.compile(r"^(\[|PLAY|TASK|RUNNING HANDLER|ok:|changed:|fatal:|failed:|skipping:|included:|"
