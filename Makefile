@@ -97,8 +97,11 @@ units: $(CORE_VENVS)
 
 # Not part of `make test`: the integration smoke set on every ansible-core between the oldest and the newest
 # (2.16 and 2.21 are covered by sanity, units and the full suite). About 2 minutes per core plus its venv.
-SMOKE_TESTS := tests/integration/test_no_warnings.py tests/integration/test_ess_rolling_update.py \
-	tests/integration/test_role_rolling_update.py tests/integration/test_docs_render.py
+SMOKE_TESTS := tests/integration/test_docs_render.py tests/integration/test_no_warnings.py \
+	tests/integration/test_ess_rolling_update.py::test_image_rollout_updates_every_instance_and_the_configuration_and_a_rerun_is_a_no_op \
+	tests/integration/test_ess_rolling_update.py::test_check_mode_makes_no_change_and_returns_plan_and_diff \
+	tests/integration/test_role_rolling_update.py::test_image_canary_with_a_passing_health_gate_completes \
+	tests/integration/test_role_rolling_update.py::test_unhealthy_new_image_is_rolled_back_and_the_play_fails_with_a_summary
 
 $(VENV)-core%/.smoke-installed: $(VENV)-core%/.installed requirements.txt tests/emulator/pyproject.toml
 	$(VENV)-core$*/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt pytest requests \
