@@ -96,7 +96,7 @@ units: $(CORE_VENVS)
 	$(BIN)/python tests/sanity/run_sanity.py $(BIN)/ansible-test units
 
 # Not part of `make test`: the integration smoke set on every ansible-core between the oldest and the newest
-# (2.16 and 2.21 are covered by sanity, units and the full suite). About 2 minutes per core plus its venv.
+# (2.16 and 2.21 are covered by sanity, units and the full suite). 2-3 minutes per core (measured), plus about 1 minute to create its venv.
 SMOKE_TESTS := tests/integration/test_docs_render.py tests/integration/test_no_warnings.py \
 	tests/integration/test_ess_rolling_update.py::test_image_rollout_updates_every_instance_and_the_configuration_and_a_rerun_is_a_no_op \
 	tests/integration/test_ess_rolling_update.py::test_check_mode_makes_no_change_and_returns_plan_and_diff \
