@@ -225,8 +225,7 @@ def resolve_credentials(params, environ):
             raise ConfigurationError("assume_role.duration_seconds must be between %d and %d (got %d)." % (
                 low, high, duration))
         role = Credentials("ram_role_arn", "assume_role option", role_arn=role_arn,
-                           session_name=(assume.get("session_name") or environ.get(ROLE_SESSION_NAME_ENV)
-                                         or DEFAULT_SESSION_NAME),
+                           session_name=assume.get("session_name") or environ.get(ROLE_SESSION_NAME_ENV) or DEFAULT_SESSION_NAME,
                            duration_seconds=duration,
                            policy=assume.get("policy"), external_id=assume.get("external_id"))
         role.base = creds
@@ -256,8 +255,9 @@ def _credentials_from_cli_config(params, environ):
 
 
 def resolve_region(params, environ, credentials=None):
-    region = (params.get("region") or environ.get("ALICLOUD_REGION") or environ.get("ALICLOUD_REGION_ID")
-              or environ.get("ALIBABA_CLOUD_REGION_ID") or (credentials.region if credentials else None))
+    sources = (params.get("region"), environ.get("ALICLOUD_REGION"), environ.get("ALICLOUD_REGION_ID"),
+               environ.get("ALIBABA_CLOUD_REGION_ID"), credentials.region if credentials else None)
+    region = next((value for value in sources if value), None)
     if not region:
         raise ConfigurationError(
             "No region is set. Give the 'region' option (or module_defaults for group/alicloud.rollout.alicloud), "

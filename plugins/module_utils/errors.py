@@ -120,8 +120,8 @@ class AlicloudApiError(Exception):
     @property
     def is_transient(self):
         """Worth retrying: throttling, 5xx, or the network."""
-        return (self.is_throttling or self.is_network_error or self.code in TRANSIENT_CODES
-                or (self.http_status is not None and self.http_status >= 500))
+        server_error = self.http_status is not None and self.http_status >= 500
+        return self.is_throttling or self.is_network_error or self.code in TRANSIENT_CODES or server_error
 
     @property
     def advice(self):

@@ -98,8 +98,8 @@ def run_groups(module, run_group, group_ids):
 
 def wait_groups(module, results, timeout, poll_interval=None):
     """Wait until every started execution ends or pauses; updates ``results``. Returns (calls, timed_out message)."""
-    waiting = [r for r in results if r.get("execution_id") and not r.get("failed")
-               and r.get("status") not in (None, "Success", "Failed", "Cancelled", "Waiting")]
+    settled = (None, "Success", "Failed", "Cancelled", "Waiting")
+    waiting = [r for r in results if r.get("execution_id") and not r.get("failed") and r.get("status") not in settled]
     if not waiting:
         return 0, None
     oos = module.client("oos")

@@ -647,7 +647,7 @@ class Rollout:
 
     def _target_state(self, ids, configuration):
         """(before, after, to_change, fingerprint) of what the rollout changes per instance."""
-        params, parameters = self.params, self.parameters
+        parameters = self.parameters
         before, after = {}, {}
         if self.kind == "image":
             images = ru.instance_images(self.module.client("ecs"), ids)

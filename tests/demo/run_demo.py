@@ -24,6 +24,8 @@ GROUP = "asg-bp1demo0000000001"
 NEW_IMAGE = "m-bp1newimage0000002"
 BAD_IMAGE = "m-bp1badimage0000003"
 SPEED = 600  # simulated seconds per real second: a 4-instance rollout takes a few seconds
+# An explicit inventory (localhost, local connection): no "no inventory was parsed" or implicit-localhost warning.
+INVENTORY = os.path.join(ROOT, "tests", "demo", "inventory.yml")
 ROLLOUT_TEMPLATES = ("ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup",
                      "ACS-ESS-RollingUpdateByRunCommandInScalingGroup",
                      "ACS-ESS-RollingUpdateByConfigureOOSPackage")
@@ -36,8 +38,7 @@ def playbook_env(emulator):
             del env[name]
     env.update(emulator.admin_env())
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
-    env.update({"ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-                "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
+    env.update({"ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
     return env
 
 
@@ -53,8 +54,9 @@ def run_playbook(emulator, image_id):
         "poll_interval": 0.5,
     }
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-               os.path.join(ROOT, "playbooks", "update_image.yml"), "-e", json.dumps(extra_vars)]
-    print("$ ansible-playbook playbooks/update_image.yml -e '%s'" % json.dumps(extra_vars), flush=True)
+               "-i", INVENTORY, os.path.join(ROOT, "playbooks", "update_image.yml"), "-e", json.dumps(extra_vars)]
+    print("$ ansible-playbook -i tests/demo/inventory.yml playbooks/update_image.yml -e '%s'" % json.dumps(extra_vars),
+          flush=True)
     process = subprocess.Popen(command, env=playbook_env(emulator), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     recap = None

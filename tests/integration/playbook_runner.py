@@ -1,6 +1,7 @@
 """Run collection modules through a real `ansible-playbook` against the emulator and read their results."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -12,6 +13,50 @@ ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbo
 PLAYBOOK_TIMEOUT_S = 120
 # Modules that wait and take a poll_interval option.
 POLLING_MODULES = ("ess_rolling_update", "oos_execution_info", "oos_execution", "ess_instance_refresh")
+
+
+# What a warning about our content mentions: the collection's name, a module or the role, or a file of this checkout.
+# (The virtualenvs under ROOT hold Ansible itself, not our content.)
+OUR_CONTENT = re.compile(r"alicloud[._]rollout|rolling_update|\b(ess|oos)_[a-z_]+|" + re.escape(ROOT) + r"/(?!\.venv)")
+WARNING_START = re.compile(r"^\[(DEPRECATION )?WARNING\]|^(DEPRECATION )?WARNING:")
+# Where a warning's text (which from ansible-core 2.19 on spans blank lines, an Origin and source lines) ends.
+NEXT_OUTPUT = re.compile(r"^(\[|PLAY|TASK|RUNNING HANDLER|ok:|changed:|fatal:|failed:|skipping:|included:|"
+                         r"\.\.\.ignoring|\*\*\*)")
+
+
+def warnings_about_our_content(*outputs):
+    """The warnings in ansible-playbook outputs (stdout, stderr; each warning with its continuation lines) that name
+    our content."""
+    blocks, current = [], None
+    for line in "\n".join(output + "\n[end of output]" for output in outputs).splitlines():
+        if WARNING_START.match(line):
+            current = [line]
+            blocks.append(current)
+        elif current is not None and not NEXT_OUTPUT.match(line):
+            current.append(line)
+        else:
+            current = None
+    return ["\n".join(block).strip() for block in blocks if OUR_CONTENT.search("\n".join(block))]
+
+
+LOG_ENTRY_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ p=\d+ u=\S+ n=\S+ (\| |\w+\| )?")
+
+
+def logged_warnings_about_our_content(log_path):
+    """The same for an ANSIBLE_LOG_PATH file: each entry starts with a timestamp, its text may span lines."""
+    if not os.path.exists(str(log_path)):
+        return []
+    with open(str(log_path)) as handle:
+        lines = [LOG_ENTRY_START.sub("", line.rstrip("\n")) if LOG_ENTRY_START.match(line)
+                 else "\x00" + line.rstrip("\n") for line in handle]
+    entries = []
+    for line in lines:
+        if line.startswith("\x00") and entries:
+            entries[-1].append(line[1:])
+        else:
+            entries.append([line.lstrip("\x00")])
+    return ["\n".join(entry) for entry in entries
+            if WARNING_START.match(entry[0].strip()) and OUR_CONTENT.search("\n".join(entry))]
 
 
 def ansible_env(emulator, account="admin", **overrides):

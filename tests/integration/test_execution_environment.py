@@ -10,14 +10,18 @@ import sys
 
 import pytest
 import yaml
+from ansible.release import __version__ as CORE_VERSION
 
 from collection_package import BIN, ROOT, build_collection, isolated_ansible_env, run
 
+# The image gets the ansible-core of this venv (the newest supported one, 2.21, in the main .venv): it needs
+# Python 3.12+, hence the base image.
+CORE_MINOR = ".".join(CORE_VERSION.split(".")[:2])
 EE_DEFINITION = {
     "version": 3,
-    "images": {"base_image": {"name": "quay.io/fedora/python-311:latest"}},
+    "images": {"base_image": {"name": "quay.io/fedora/python-312:latest"}},
     "dependencies": {
-        "ansible_core": {"package_pip": "ansible-core>=2.16,<2.20"},
+        "ansible_core": {"package_pip": "ansible-core==%s.*" % CORE_MINOR},
         "ansible_runner": {"package_pip": "ansible-runner>=2.3"},
         "galaxy": "requirements.yml",
     },
@@ -60,6 +64,7 @@ def introspected(context, tmp_path_factory):
 
 def test_create_writes_a_context_that_installs_the_collection(context):
     containerfile = (context / "Containerfile").read_text()
+    assert "ansible-core==%s.*" % CORE_MINOR in containerfile
     assert "ansible-galaxy collection install" in containerfile
     assert "introspect.py introspect" in containerfile
     galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())

@@ -63,11 +63,17 @@ def main():
     subprocess.run(["git", "init", "-q"], cwd=target, check=True)
     subprocess.run(["git", "add", "-A"], cwd=target, check=True)
     provide_pip_bootstrap(ansible_test)
-    python = "%d.%d" % sys.version_info[:2]
+    # The controller Python is the one of ansible-test's own venv (2.16 runs on Python <= 3.12, 2.21 on >= 3.12),
+    # found by ansible-test as pythonX.Y on PATH: that venv's bin comes first, ahead of any pyenv shim.
+    venv_bin = os.path.dirname(ansible_test)
+    python = subprocess.run([os.path.join(venv_bin, "python"), "-c",
+                             "import sys; print('%d.%d' % sys.version_info[:2])"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, PATH=venv_bin + os.pathsep + os.environ.get("PATH", ""))
     print("ansible-test %s %s (ansible-core %s, Python %s)" % (command, " ".join(extra), version, python), flush=True)
     try:
         result = subprocess.run([ansible_test, command, "--venv", "--python", python] + extra, cwd=target,
-                                check=False)
+                                env=env, check=False)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     sys.exit(result.returncode)

@@ -14,6 +14,7 @@ def load(path):
 def test_galaxy_identity():
     galaxy = load("galaxy.yml")
     assert (galaxy["namespace"], galaxy["name"]) == ("alicloud", "rollout")
+    assert galaxy["repository"] == "https://github.com/alicloud-rollout/alicloud.rollout"
     for ignored in ("tests/emulator", "tests/integration", ".venv", "build", "Makefile", ".ci"):
         assert ignored in galaxy["build_ignore"]
 
