@@ -380,9 +380,9 @@ def action_decision(task, state):
         if status in ("InProgress", "Paused", "CheckpointPause", "Successful", "Failed", "Cancelled"):
             return "act", None
         if status == "RollbackFailed":
+            detail = task.get("Detail") or "no detail"
             return "refuse", ("the rollback of instance refresh %s failed (%s); a rollback cannot be rolled back. "
-                              "Inspect the group and start a new refresh" % (task_id, task.get("Detail") or
-                                                                             "no detail"))
+                              "Inspect the group and start a new refresh" % (task_id, detail))
         return "refuse", "instance refresh %s is %s; wait until it is InProgress or has ended, then roll back" % (
             task_id, status)
     raise ValueError("unknown state %s" % state)
