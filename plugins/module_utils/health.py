@@ -44,6 +44,7 @@ def render(template, instance, variable="url"):
     if unknown:
         raise UrlError("%s uses the unknown field %s. %s." % (variable, ", ".join(sorted(set(unknown))),
                                                               _fields_help(variable)))
+
     def fill(match):
         name = match.group(1) or match.group(2)
         value = instance.get(name)
