@@ -179,7 +179,12 @@ def test_every_action_the_collection_calls_answers_in_the_sdk_models_shape(emula
     do("ListTemplateVersions", TemplateName=SCRIPT_TEMPLATE)
     do("ListTemplateVersions", TemplateName="nginx")
     wait_for(emulator, start(emulator, "ACS-ESS-RollingUpdateByConfigureOOSPackage", packageName="nginx").execution_id)
-    do("ListInstancePackageStates", InstanceId=ids[0])
+    # The cancelled script rollout may have left an instance in Standby (out of the package rollout's scope):
+    # ask for one that got the package.
+    installed = [i["id"] for g in emulator.state()["scaling_groups"] if g["id"] == GROUP
+                 for i in g["instances"] if i["packages"]]
+    assert installed, "the package rollout installed nothing"
+    do("ListInstancePackageStates", InstanceId=installed[0])
 
     group = do("DescribeScalingGroups", ScalingGroupId=GROUP)["ScalingGroups"][0]
     do("DescribeScalingInstances", ScalingGroupId=GROUP)
