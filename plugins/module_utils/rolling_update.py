@@ -40,6 +40,8 @@ COMMAND_TYPES = ["RunShellScript", "RunBatScript", "RunPowerShellScript"]
 PACKAGE_ACTIONS = ["install", "uninstall"]
 CREATION_TYPES = ["AutoCreated", "Attached"]
 SCALING_GROUP_TAG = "scaling_group"
+# The tag the role alicloud.rollout.rolling_update sets on its executions: the processes it suspended itself.
+SUSPENDED_BY_ROLE_TAG = "rollout_suspended_processes"
 IN_FLIGHT_STATUSES = ("Started", "Queued", "Running", "Waiting", "Pending")
 BATCH_NUMBER_RANGE = (1, 100)
 MAX_LOOP_ITEMS = 1000
@@ -375,6 +377,55 @@ def last_success_of_request(executions, template_name, parameters):
     return None
 
 
+def same_target(execution, kind, parameters):
+    """True when ``execution`` rolled out what ``parameters`` ask for: the same image, script, or package and
+    version (batching and process options aside)."""
+    theirs = parameters_of(execution)
+    keys = {"image": ("imageId",), "script": ("invokeScript",), "package": ("packageName", "packageVersion")}
+    return bool(kind in keys and all((theirs.get(k) or "") == (parameters.get(k) or "") for k in keys[kind]))
+
+
+def tagged_processes(execution, tag=SUSPENDED_BY_ROLE_TAG):
+    """Processes a run tagged as suspended by it (the role's tag), as a list."""
+    value = ((execution or {}).get("Tags") or {}).get(tag) or "none"
+    return [p for p in str(value).split(",") if p and p != "none"]
+
+
+def rollback_of_request(oos, executions, kind, parameters):
+    """When the newest rollout of the group is a rollback of this same request: {execution_id, status,
+    source_execution_id, source_suspended_processes}; else None. ``executions``: group_rollouts, newest first.
+    API call only when the source is older than the listed page."""
+    if not executions:
+        return None
+    newest = executions[0]
+    newest_parameters = parameters_of(newest)
+    source_id = newest_parameters.get("sourceExecutionId")
+    if newest_parameters.get("invokeType") != "rollback" or not source_id:
+        return None
+    source = next((e for e in executions if e.get("ExecutionId") == source_id), None)
+    if source is None:
+        source = oos_api.get_execution(oos, source_id)
+    if source is None or not same_target(source, kind, parameters):
+        return None
+    return {"execution_id": newest.get("ExecutionId"), "status": newest.get("Status"),
+            "source_execution_id": source_id, "source_suspended_processes": tagged_processes(source)}
+
+
+def inherited_processes(earlier, adopting, suspended_now):
+    """Processes an interrupted earlier run of the role left suspended, which this run must resume.
+
+    ``earlier``: the execution adopted, or else the newest rollout of the group. Adopting, it is what that run
+    tagged and is still suspended; otherwise only when every process it tagged is still suspended and it has
+    ended, i.e. its cleanup never ran (it was interrupted and its execution ended unwatched)."""
+    if earlier is None:
+        return []
+    tagged = tagged_processes(earlier)
+    suspended = list(suspended_now or [])
+    if adopting or (all(p in suspended for p in tagged) and earlier.get("Status") in TERMINAL_STATUSES):
+        return [p for p in tagged if p in suspended]
+    return []
+
+
 # ---------------------------------------------------------------- results
 
 def _loop_children(oos, execution_id, kind, rollback):
@@ -382,7 +433,8 @@ def _loop_children(oos, execution_id, kind, rollback):
     if kind is None:
         return []
     task_name = LOOP_TASKS[kind][1 if rollback else 0]
-    tasks = oos_api.list_task_executions(oos, execution_id, task_name=task_name)
+    # With the children included one call usually answers; the second read covers a service that names them apart.
+    tasks = oos_api.list_task_executions(oos, execution_id, task_name=task_name, include_child_task_execution=True)
     parents = [t for t in tasks if not t.get("ParentTaskExecutionId")]
     children = [t for t in tasks if t.get("ParentTaskExecutionId")]
     if parents and not children:

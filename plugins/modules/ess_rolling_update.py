@@ -143,7 +143,11 @@ options:
       - When it is one of the three public names, it also selects what is rolled out.
     type: str
   template_version:
-    description: Pin the template version, for example V(v3).
+    description:
+      - Pin the template version, for example V(v3).
+      - A template named in O(template_name), or a version given here, is checked with OOS C(GetTemplate) before
+        the start; the public template without a version is not (the group's C(ListExecutions) already showed that
+        OOS answers in the region).
     type: str
   safety_check:
     description:
@@ -186,6 +190,23 @@ options:
     type: str
     choices: [strict, warn]
     default: strict
+  plan:
+    description:
+      - Pass back what an earlier task of this same request returned as RV(plan), moments earlier in the same run
+        (the check-mode plan before the start, or the answer of the previous wait at a batch pause); do not build
+        it yourself. The role C(alicloud.rollout.rolling_update) passes it to its launch and to each wait.
+      - A plan that RV(plan.token) says is to start is trusted after one C(DescribeScalingGroups) read shows the
+        group as the plan saw it (lifecycle state, active configuration or launch template, capacities). The task
+        then starts with the plan's parameters, instances and client token and does not read the configuration,
+        the instances, the images, the template, the rollouts or the instance refreshes again.
+      - A plan that names an execution (RV(plan.token.execution_id)) is trusted after one read of that execution
+        shows it is this request on this group; the task follows it as an adopted execution.
+      - Ignored, and everything is read again, when it is older than 15 minutes, was made with other options
+        (the options that make up the request, see RV(plan.token)), the group changed, the execution is gone, or
+        with O(invoke_type=rollback). The checks that guard a start (an instance refresh or another rollout in
+        flight, an image or package that does not exist) were made by the plan; what changes in the moments
+        between is not seen, but the client token still keeps the same request from starting twice.
+    type: dict
   wait_hint:
     description:
       - The RV(wait_hint) the previous run of this rollout returned at a batch pause; the role
@@ -410,6 +431,14 @@ plan:
       description: Planned instance IDs per batch.
       type: list
       elements: list
+    token:
+      description:
+        - What a later task of this request needs to trust this plan or follow this execution (give the whole
+          RV(plan) back as O(plan)). Set when RV(plan.action) is V(start) or V(adopt), not with O(invoke_type=rollback).
+        - Opaque; its keys may change. It holds a digest of the options that make up the request, the time it was
+          made, the template, its parameters and client token, the instances in scope, the group's state and
+          C(execution_id) once an execution exists.
+      type: dict
   sample: {"action": "start", "instances_to_change": ["i-1", "i-2"], "batches": [["i-1"], ["i-2"]]}
 rollback_source_execution_id:
   description: Give this as O(source_execution_id) with O(invoke_type=rollback) to undo this rollout.
@@ -462,6 +491,36 @@ wait_hint:
       type: list
       elements: float
   sample: {"execution_id": "exec-1", "batch_sizes": [4, 4, 4], "tasks_before_loop": 3, "batch_seconds": [31.0]}
+group:
+  description:
+    - In check mode (a plan), the scaling group as M(alicloud.rollout.ess_scaling_group_info) returns it, with only
+      the instances in scope (O(lifecycle_state)) in C(instances), read with the plan's own calls.
+  returned: in check mode, when the plan read the instances (not on a conflict, not with O(invoke_type=rollback))
+  type: dict
+  sample: {"scaling_group_id": "asg-web", "lifecycle_state": "Active", "image_id": "m-old", "suspended_processes": [],
+           "instances": [{"instance_id": "i-1", "private_ip": "10.0.0.1", "lifecycle_state": "InService"}]}
+rolled_back_by:
+  description:
+    - When the newest rollout of the group is a rollback of this same request (the same image, script, or package
+      and version), that rollback. Starting the request again would repeat what it undid.
+    - C(execution_id) and C(status) of the rollback, C(source_execution_id) (the rollout it undid) and
+      C(source_suspended_processes) (what the run that started that rollout tagged as suspended by it, see RV(processes)).
+    - Null otherwise. Also returned when the task fails because that rollback is still in flight.
+  returned: with O(invoke_type=invoke), once the group's rollouts were read
+  type: dict
+  sample: {"execution_id": "exec-2", "status": "Success", "source_execution_id": "exec-1",
+           "source_suspended_processes": ["ScaleIn", "ScaleOut"]}
+processes:
+  description:
+    - The group's scaling processes as this task read them, and what an earlier run left suspended.
+    - C(suspended) are the suspended processes. C(left_by_earlier_run) are the ones an earlier run of the role
+      C(alicloud.rollout.rolling_update) suspended and never resumed, from the execution tag
+      C(rollout_suspended_processes) that run set. That run is the one adopted here, or else the newest rollout of
+      the group once it has ended with every process it tagged still suspended (it was interrupted and its execution
+      ended unwatched). C(suspended_before) are the others, suspended by someone else, which a rollout leaves alone.
+  returned: with O(invoke_type=invoke), once the group's rollouts were read
+  type: dict
+  sample: {"suspended": ["ScaleIn", "HealthCheck"], "left_by_earlier_run": ["ScaleIn"], "suspended_before": ["HealthCheck"]}
 groups:
   description:
     - With O(scaling_group_ids), one result per group in the order given, with the keys a single-group task returns
@@ -477,17 +536,31 @@ error:
   sample: {"operation": "StartExecution", "code": "Forbidden.RAM", "request_id": "5E0F..."}
 """
 
+import hashlib
 import time
 
 from ansible_collections.alicloud.rollout.plugins.module_utils.client import AlicloudModule
 from ansible_collections.alicloud.rollout.plugins.module_utils.errors import AlicloudApiError
 from ansible_collections.alicloud.rollout.plugins.module_utils import ess as ess_api
 from ansible_collections.alicloud.rollout.plugins.module_utils import fleet
+from ansible_collections.alicloud.rollout.plugins.module_utils import group_ops
 from ansible_collections.alicloud.rollout.plugins.module_utils import oos as oos_api
 from ansible_collections.alicloud.rollout.plugins.module_utils import instance_refresh as ir
 from ansible_collections.alicloud.rollout.plugins.module_utils import rolling_update as ru
 from ansible_collections.alicloud.rollout.plugins.module_utils.waiter import (
     WaitTimeout, is_failed, is_paused, is_terminal, wait_for_rollout, wait_hint)
+
+# The options that make up a request: a plan (RV plan.token) is trusted only by a task with the same ones.
+REQUEST_OPTIONS = ("scaling_group_id", "image_id", "source_image_id", "scaling_configuration_id", "max_errors",
+                   "invoke_script", "rollback_script", "command_type", "package_name", "package_version",
+                   "package_action", "batch_number", "batch_pause_option", "enter_process", "exit_process",
+                   "lifecycle_state", "oos_assume_role", "template_name", "template_version", "safety_check",
+                   "client_token")
+# A plan older than this is read again instead of trusted (it is meant for the next task of the same run).
+PLAN_MAX_AGE = 900
+# What one group read compares with the plan before the plan is trusted.
+GROUP_STATE_KEYS = ("LifecycleState", "ActiveScalingConfigurationId", "LaunchTemplateId", "TotalCapacity",
+                    "ActiveCapacity", "StandbyCapacity", "ProtectedCapacity", "PendingCapacity", "RemovingCapacity")
 
 
 def argument_spec():
@@ -521,6 +594,7 @@ def argument_spec():
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float"),
         verify=dict(type="str", choices=["strict", "warn"], default="strict"),
+        plan=dict(type="dict"),
         wait_hint=dict(type="dict", options=dict(
             execution_id=dict(type="str", required=True),
             batch_sizes=dict(type="list", elements="int", required=True),
@@ -543,10 +617,16 @@ class Rollout:
                        "not_updated": None}
         self.rollback = self.params["invoke_type"] == "rollback"
         self.scope_ids = None  # instances in scope when the rollout started (for verify)
+        self.scope_records = None  # their DescribeScalingInstances records (for the group facts of a plan)
+        self.ecs_records = None  # {instance_id: DescribeInstances record}, read once
+        self.token_base = None  # what a later task of this request needs to trust this run (RV plan.token)
 
     # -- helpers
     def finish(self, failed_msg=None, **extra):
         self.result.update(extra)
+        if self.token_base is not None and isinstance(self.result.get("plan"), dict) and \
+                self.result["plan"].get("action") in ("start", "adopt"):
+            self.result["plan"]["token"] = dict(self.token_base, execution_id=self.result.get("execution_id"))
         self.result["duration"] = round(time.time() - self.started_at, 3)
         if failed_msg:
             self.module.fail_json(msg=failed_msg, **self.result)
@@ -594,6 +674,14 @@ class Rollout:
         template_name = params.get("template_name") or (source or {}).get("TemplateName") or ru.TEMPLATES[self.kind]
         self.result.update(template_name=template_name, kind=self.kind, invoke_type=params["invoke_type"])
 
+        token = self._trusted_token(template_name)
+        if token is not None:
+            if token.get("execution_id"):
+                if self._follow(token):
+                    return None
+            elif self._start_from_plan(token):
+                return None
+
         group = ess_api.describe_scaling_group(self.ess, group_id)
         if group.get("LifecycleState") not in (None, "Active"):
             self.module.fail_json(msg="Scaling group %s is %s; a rolling update needs an Active group." % (
@@ -620,8 +708,10 @@ class Rollout:
             in_flight = [e for e in in_flight if e.get("ExecutionId") != source["ExecutionId"]]
         mine = [e for e in in_flight if ru.same_request(e, template_name, parameters)]
         others = [e for e in in_flight if not ru.same_request(e, template_name, parameters)]
+        if not self.rollback:
+            self._history(rollouts, mine, group, parameters)
         if mine:
-            return self._adopt(mine[0], configuration, source)
+            return self._adopt(mine[0], configuration, source, group)
         if others:
             other = others[0]
             self.result["plan"] = {"action": "conflict", "instances_to_change": [], "batches": []}
@@ -630,6 +720,111 @@ class Rollout:
                             group_id, other.get("ExecutionId"), other.get("TemplateName"), other.get("Status")),
                         execution_id=other.get("ExecutionId"), status=other.get("Status"))
         return self._start_or_skip(rollouts, group, configuration, source, template_name)
+
+    # -- a plan made seconds earlier in the same run (RV plan.token)
+    def _request_key(self):
+        request = dict((k, self.params.get(k)) for k in REQUEST_OPTIONS)
+        material = ru.canonical(dict(request, region=self.oos.region))
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
+
+    def _set_token_base(self, template_name, token, config_change, group, rollouts=()):
+        """What the next task of this request needs to skip the reads this one made (returned as RV plan.token)."""
+        self.token_base = {
+            "request": self._request_key(), "planned_at": round(time.time(), 3), "template_name": template_name,
+            "parameters": self.parameters, "client_token": token, "scope": list(self.scope_ids or []),
+            "instances_to_change": list((self.result.get("plan") or {}).get("instances_to_change") or []),
+            "configuration": list(config_change) if config_change else None,
+            "group_state": dict((k, (group or {}).get(k)) for k in GROUP_STATE_KEYS) if group else None,
+            # Earlier executions of this request: a start whose token finds one of them started nothing.
+            "known_executions": [e.get("ExecutionId") for e in rollouts
+                                 if ru.same_request(e, template_name, self.parameters)]}
+
+    def _trusted_token(self, template_name):
+        """The O(plan) token when this task may act on it instead of reading everything again, else None."""
+        plan = self.params.get("plan") or {}
+        token = plan.get("token") if isinstance(plan, dict) else None
+        if self.rollback or not isinstance(token, dict) or token.get("template_name") != template_name:
+            return None
+        age = time.time() - float(token.get("planned_at") or 0)
+        if token.get("request") != self._request_key() or not 0 <= age <= PLAN_MAX_AGE:
+            return None
+        if not isinstance(token.get("parameters"), dict) or not isinstance(token.get("scope"), list):
+            return None
+        return token
+
+    def _adopt_token(self, token):
+        self.parameters = token["parameters"]
+        self.scope_ids = list(token["scope"])
+        self.token_base = dict(token)
+        self.result["parameters"] = self.parameters
+        configuration = token.get("configuration")
+        if self.kind == "image" and configuration:
+            self.result["scaling_configuration"] = {"scaling_configuration_id": configuration[0],
+                                                    "image_id_before": configuration[1],
+                                                    "image_id_after": configuration[1]}
+
+    def _start_from_plan(self, token):
+        """Start what the plan planned, after one group read shows the group as the plan saw it. False when it
+        does not (then everything is read again)."""
+        if token.get("execution_id") or not token.get("client_token") or not token.get("group_state"):
+            return False
+        group = ess_api.describe_scaling_group(self.ess, self.params["scaling_group_id"])
+        if dict((k, group.get(k)) for k in GROUP_STATE_KEYS) != token["group_state"]:
+            return False
+        self._adopt_token(token)
+        ids = self.scope_ids
+        plan_batches = ru.plan_batches(ids, self.parameters["batchNumber"])
+        self.result["batches"] = [{"number": n + 1, "instances": b, "status": "Planned"}
+                                  for n, b in enumerate(plan_batches)]
+        self.result["plan"] = {"action": "start", "instances_to_change": list(token.get("instances_to_change") or []),
+                               "batches": plan_batches}
+        self.result["client_token"] = token["client_token"]
+        self.result["changed"] = True
+        if self.module.check_mode:
+            self.result["msg"] = "Would start %s on %d instance(s) in %d batch(es) (as planned)." % (
+                token["template_name"], len(ids), len(plan_batches))
+            self.finish()
+        known = set(token.get("known_executions") or [])
+        return self._start(token["template_name"], token["client_token"],
+                           lambda e: e.get("ExecutionId") in known) or True
+
+    def _follow(self, token):
+        """Go on with the execution the previous task of this request started or adopted. False when it is gone
+        or is not that request (then everything is read again)."""
+        execution = oos_api.get_execution(self.oos, token["execution_id"])
+        if execution is None or not ru.same_request(execution, token["template_name"], token["parameters"]) or \
+                ru.parameters_of(execution).get("scalingGroupId") != self.params["scaling_group_id"]:
+            return False
+        self._adopt_token(token)
+        self.result["adopted"] = True
+        self.result["plan"] = {"action": "adopt", "instances_to_change": [], "batches": []}
+        self.result.update(ru.shape_result(execution, self.kind, self.parameters))
+        if self.module.check_mode:
+            self.finish()
+        return self._wait_and_report(execution) or True
+
+    def _history(self, rollouts, mine, group, parameters):
+        """What the group's earlier rollouts mean for this request: RV rolled_back_by and RV processes."""
+        self.result["rolled_back_by"] = ru.rollback_of_request(self.oos, rollouts, self.kind, parameters)
+        suspended = group_ops.suspended_processes(group)
+        earlier = mine[0] if mine else (rollouts[0] if rollouts else None)
+        inherited = ru.inherited_processes(earlier, bool(mine), suspended)
+        self.result["processes"] = {"suspended": suspended, "left_by_earlier_run": inherited,
+                                    "suspended_before": [p for p in suspended if p not in inherited]}
+
+    def _ecs_records(self, ids):
+        if self.ecs_records is None:
+            records = ess_api.describe_instances(self.module.client("ecs"), list(ids)) if ids else []
+            self.ecs_records = dict((r.get("InstanceId"), r) for r in records)
+        return self.ecs_records
+
+    def _group_facts(self, group, configuration):
+        """In check mode (a plan): the group and its in-scope instances as ess_scaling_group_info shows them."""
+        if not self.module.check_mode or self.rollback or group is None or self.scope_records is None:
+            return
+        ecs = self._ecs_records([r.get("InstanceId") for r in self.scope_records])
+        instances = [group_ops.instance_facts(r, ecs.get(r.get("InstanceId"))) for r in self.scope_records]
+        self.result["group"] = group_ops.group_facts(group, configuration, instances)
 
     # -- decisions
     def _scope(self, source):
@@ -643,6 +838,7 @@ class Rollout:
                     ids.append(instance_id)
             return ids
         instances = ru.in_scope_instances(self.ess, self.params["scaling_group_id"], self.params["lifecycle_state"])
+        self.scope_records = instances
         return [i.get("InstanceId") for i in instances]
 
     def _target_state(self, ids, configuration):
@@ -650,7 +846,7 @@ class Rollout:
         parameters = self.parameters
         before, after = {}, {}
         if self.kind == "image":
-            images = ru.instance_images(self.module.client("ecs"), ids)
+            images = dict((i, record.get("ImageId")) for i, record in self._ecs_records(ids).items())
             target = parameters["sourceImageId"] if self.rollback else parameters["imageId"]
             for instance_id in ids:
                 before[instance_id] = images.get(instance_id)
@@ -696,6 +892,7 @@ class Rollout:
         self.scope_ids = list(ids)
         plan_batches = ru.plan_batches(ids, parameters["batchNumber"])
         before, after, to_change, fingerprint = self._target_state(ids, configuration)
+        self._group_facts(group, configuration)
         config_change = self._config_change(configuration)
         config_needs_change = bool(config_change and config_change[1] != config_change[2])
         self.result["batches"] = [{"number": n + 1, "instances": b, "status": "Planned"}
@@ -756,6 +953,8 @@ class Rollout:
             self.oos.region, template_name, params.get("template_version"), parameters, generation, fingerprint)
         self.result["client_token"] = token
         self.result["changed"] = True
+        if not self.rollback:
+            self._set_token_base(template_name, token, config_change, group, rollouts)
         if self.module.check_mode:
             self.result["msg"] = "Would start %s on %d instance(s) in %d batch(es)." % (
                 template_name, len(ids), len(plan_batches))
@@ -765,13 +964,19 @@ class Rollout:
 
         if self.rollback and source.get("Status") in ru.IN_FLIGHT_STATUSES:
             oos_api.cancel_execution(self.oos, source["ExecutionId"])
+        known = set(e.get("ExecutionId") for e in rollouts)
+        return self._start(template_name, token, lambda e: e.get("ExecutionId") in known, config_change
+                           if self.rollback and config_needs_change else None)
+
+    def _start(self, template_name, token, existed, config_to_restore=None):
+        """StartExecution (idempotent by ``token``), then wait. ``existed(execution)``: it was there before."""
+        params, parameters = self.params, self.parameters
         tags = dict(params.get("tags") or {})
         tags[ru.SCALING_GROUP_TAG] = params["scaling_group_id"]
-        known = set(e.get("ExecutionId") for e in rollouts)
         execution = oos_api.start_execution(
             self.oos, template_name, parameters, template_version=params.get("template_version"),
             client_token=token, tags=tags, safety_check=params["safety_check"])
-        if execution.get("ExecutionId") in known:
+        if existed(execution):
             # The token matched an execution that already existed: nothing new was started.
             self.result["changed"] = False
         if execution.get("Status") == "Waiting":
@@ -779,8 +984,8 @@ class Rollout:
             execution = oos_api.get_execution(self.oos, execution["ExecutionId"]) or execution
         self.result.update(ru.shape_result(execution, self.kind, parameters))
         self.result["plan"]["action"] = "start"
-        if self.rollback and config_needs_change:
-            self._restore_configuration(config_change)
+        if config_to_restore:
+            self._restore_configuration(config_to_restore)
         return self._wait_and_report(execution)
 
     def _refuse_instance_refresh_in_flight(self):
@@ -808,6 +1013,18 @@ class Rollout:
             self.finish(failed_msg="Scaling group %s has no instance in lifecycle_state %s; nothing to roll out "
                         "(no execution started)." % (group_id, ", ".join(params["lifecycle_state"])))
         version = params.get("template_version")
+        if params.get("template_name") or version:
+            self._check_template_exists(template_name, version)
+        # A public template without a version is not checked: the group's ListExecutions already showed that OOS
+        # answers in the region, and the public templates are in every OOS region (INFERRED); were one missing,
+        # StartExecution would refuse it before any instance is touched.
+        if self.kind == "image":
+            self._check_image_exists(self.parameters["imageId"])
+        elif self.kind == "package":
+            self._check_package_exists(self.parameters["packageName"], self.parameters["packageVersion"],
+                                       self.parameters["action"])
+
+    def _check_template_exists(self, template_name, version):
         try:
             oos_api.get_template(self.oos, template_name, version)
         except AlicloudApiError as error:
@@ -818,11 +1035,6 @@ class Rollout:
                     template_name, " (version %s)" % version if version else "")
             self.module.fail_api(error, msg="%s does not exist in region %s; no execution started" % (
                 what, self.oos.region), **self.result)
-        if self.kind == "image":
-            self._check_image_exists(self.parameters["imageId"])
-        elif self.kind == "package":
-            self._check_package_exists(self.parameters["packageName"], self.parameters["packageVersion"],
-                                       self.parameters["action"])
 
     def _check_package_exists(self, name, version, action):
         """An OOS package is a template of type Package: GetTemplate finds it, ListTemplateVersions its versions."""
@@ -878,13 +1090,17 @@ class Rollout:
         self.result["scaling_configuration"] = {"scaling_configuration_id": config_id, "image_id_before": old,
                                                 "image_id_after": new}
 
-    def _adopt(self, execution, configuration, source):
+    def _adopt(self, execution, configuration, source, group=None):
         self.result["adopted"] = True
         if not self.module.check_mode:
             # Its start is past: the instances its children name plus those in scope now.
             ids = [ru.parameters_of(c).get("instanceId") for c in
                    oos_api.list_child_executions(self.oos, execution["ExecutionId"])]
             self.scope_ids = [i for i in ids if i] + [i for i in self._scope(source) if i not in ids]
+        elif not self.rollback:
+            # The plan: the instances in scope now, with the facts the caller checks them with.
+            self.scope_ids = self._scope(source)
+            self._group_facts(group, configuration)
         self.result["plan"] = {"action": "adopt", "instances_to_change": [], "batches": []}
         self.result["client_token"] = None
         self.result.update(ru.shape_result(execution, self.kind, self.parameters))
@@ -898,6 +1114,8 @@ class Rollout:
             config_change = self._config_change(configuration)
             if config_change and config_change[1] != config_change[2]:
                 self._restore_configuration(config_change)
+        else:
+            self._set_token_base(self.result["template_name"], None, self._config_change(configuration), group)
         if self.module.check_mode:
             self.finish()
         return self._wait_and_report(execution)
@@ -924,6 +1142,8 @@ class Rollout:
         self.result.update(ru.shape_result(execution, self.kind, self.parameters))
         if is_terminal(execution) or is_paused(execution):
             self._add_instances(execution)
+        if is_terminal(execution):
+            # The image template changes the configuration; read it back once the rollout has ended.
             self._refresh_configuration()
         if execution.get("Status") == "Success":
             self._verify()

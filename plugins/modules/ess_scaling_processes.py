@@ -36,6 +36,17 @@ options:
     type: str
     choices: [suspended, resumed]
     default: suspended
+  current_suspended_processes:
+    description:
+      - The processes the group has suspended now, as a read made moments earlier in the same run returned them
+        (for example RV(alicloud.rollout.ess_rolling_update#module:processes.suspended) of a plan). The task then
+        makes no read before the change.
+      - The group is always read after the change, and the task acts again on what that read shows, so a list
+        that was out of date still ends with O(processes) in the O(state) asked for.
+      - Omit it to read the group first (the usual case).
+    type: list
+    elements: str
+    choices: [ScaleIn, ScaleOut, HealthCheck, AlarmNotification, ScheduledAction]
 extends_documentation_fragment:
   - alicloud.rollout.connection
 attributes:
@@ -108,6 +119,7 @@ def main():
             processes=dict(type="list", elements="str", choices=group_ops.PROCESSES,
                            default=list(group_ops.PROCESSES)),
             state=dict(type="str", choices=["suspended", "resumed"], default="suspended"),
+            current_suspended_processes=dict(type="list", elements="str", choices=group_ops.PROCESSES),
         ),
         supports_check_mode=True,
     )
@@ -115,20 +127,36 @@ def main():
     group_id = params["scaling_group_id"]
     ess = module.client("ess")
     result = dict(changed=False, suspended_processes_before=[], suspended_processes_after=[], processes_changed=[])
+    known = params.get("current_suspended_processes")
+
+    def read():
+        return group_ops.suspended_processes(ess_api.describe_scaling_group(ess, group_id))
+
+    def send(processes):
+        if params["state"] == "suspended":
+            ess_api.suspend_processes(ess, group_id, processes)
+        else:
+            ess_api.resume_processes(ess, group_id, processes)
+
     try:
-        before = group_ops.suspended_processes(ess_api.describe_scaling_group(ess, group_id))
+        before = group_ops.ordered_processes(known) if known is not None else read()
         to_change, after = group_ops.processes_plan(before, params["processes"], params["state"])
         result.update(suspended_processes_before=before, suspended_processes_after=after,
                       processes_changed=to_change, changed=bool(to_change))
         if module._diff:
             result["diff"] = {"before": {"suspended_processes": before}, "after": {"suspended_processes": after}}
-        if to_change and not module.check_mode:
-            if params["state"] == "suspended":
-                ess_api.suspend_processes(ess, group_id, to_change)
-            else:
-                ess_api.resume_processes(ess, group_id, to_change)
-            result["suspended_processes_after"] = group_ops.suspended_processes(
-                ess_api.describe_scaling_group(ess, group_id))
+        if (to_change or known is not None) and not module.check_mode:
+            if to_change:
+                send(to_change)
+            after = read()
+            # A given list that was out of date: the read after shows what is still to do.
+            left = group_ops.processes_plan(after, params["processes"], params["state"])[0] if known is not None else []
+            if left:
+                send(left)
+                to_change = group_ops.ordered_processes(to_change + left)
+                after = read()
+                result.update(processes_changed=to_change, changed=True)
+            result["suspended_processes_after"] = after
     except AlicloudApiError as error:
         module.fail_api(error, msg="Could not %s processes of scaling group %s" % (
             "suspend" if params["state"] == "suspended" else "resume", group_id), **result)

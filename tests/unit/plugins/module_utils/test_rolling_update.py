@@ -204,3 +204,38 @@ def test_denied_task_listing_leaves_instances_and_warns_naming_the_action(monkey
     assert [i["instance_id"] for i in instances] == ["i-1"] and batches == []
     [warning] = warnings
     assert "oos:ListTaskExecutions" in warning and "Forbidden.RAM" in warning and "RID-7" in warning
+
+
+def rollout(execution_id, status, tags=None, **parameters):
+    return {"ExecutionId": execution_id, "Status": status, "Tags": tags or {}, "Parameters": dict(parameters)}
+
+
+def test_rollback_of_request_names_the_rollback_of_the_same_image_only():
+    source = rollout("exec-1", "Cancelled", {"rollout_suspended_processes": "ScaleIn,ScaleOut"}, imageId="m-new",
+                     invokeType="invoke", batchNumber=4)
+    rollback = rollout("exec-2", "Running", invokeType="rollback", sourceExecutionId="exec-1")
+    # Batching aside, the same image is the same request: its rollback stops a re-run.
+    found = ru.rollback_of_request(None, [rollback, source], "image", {"imageId": "m-new", "batchNumber": 2})
+    assert found == {"execution_id": "exec-2", "status": "Running", "source_execution_id": "exec-1",
+                     "source_suspended_processes": ["ScaleIn", "ScaleOut"]}
+    assert ru.rollback_of_request(None, [rollback, source], "image", {"imageId": "m-other"}) is None
+    # Only the newest rollout counts: a later rollout of anything else means the rollback is history.
+    later = rollout("exec-3", "Success", imageId="m-other", invokeType="invoke")
+    assert ru.rollback_of_request(None, [later, rollback, source], "image", {"imageId": "m-new"}) is None
+    assert ru.rollback_of_request(None, [], "image", {"imageId": "m-new"}) is None
+
+
+def test_inherited_processes_only_from_an_interrupted_run():
+    tagged = {"rollout_suspended_processes": "ScaleIn,ScaleOut"}
+    # Adopting the interrupted run's execution: what it suspended and is still suspended.
+    assert ru.inherited_processes(rollout("e", "Waiting", tagged), True, ["ScaleIn", "HealthCheck"]) == ["ScaleIn"]
+    # Ended unwatched, every tagged process still suspended: its cleanup never ran.
+    assert ru.inherited_processes(rollout("e", "Success", tagged), False, ["ScaleIn", "ScaleOut"]) == \
+        ["ScaleIn", "ScaleOut"]
+    # Ended and its cleanup ran (one of them resumed): someone else suspended what is left.
+    assert ru.inherited_processes(rollout("e", "Success", tagged), False, ["ScaleIn"]) == []
+    # Still running and not adopted (another request): not ours to resume.
+    assert ru.inherited_processes(rollout("e", "Running", tagged), False, ["ScaleIn", "ScaleOut"]) == []
+    assert ru.inherited_processes(rollout("e", "Success", {"rollout_suspended_processes": "none"}), False,
+                                  ["ScaleIn"]) == []
+    assert ru.inherited_processes(None, False, ["ScaleIn"]) == []
