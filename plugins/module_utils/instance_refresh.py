@@ -84,12 +84,47 @@ class RefreshWaitTimeout(Exception):
 
 # ---------------------------------------------------------------- requests (pure functions)
 
+def paced(params):
+    """``params`` with the refresh's pace derived from batches, as the OOS templates take them, where not given.
+
+    ``batch_number`` N: one batch (ceil(100 / N) percent) out of service at a time, so min_healthy_percentage is
+    100 - ceil(100 / N), at least 0. ``batch_pause_option``: a checkpoint after the first batch (FirstBatchPause,
+    ``[ceil(100 / N), 100]``) or after each (EveryBatchPause, ``ceil(100 k / N)`` for k = 1..N). ``gate_seconds``:
+    a checkpoint pause must outlast the caller's health gate, or ESS goes on before the gate has judged the
+    batch, so checkpoint_pause_time is 4 times the gate, in minutes, at least 60 and at most 2880.
+    """
+    number = params.get("batch_number")
+    if not number:
+        if params.get("batch_pause_option") not in (None, "Automatic"):
+            raise RequestError("batch_pause_option", "goes with batch_number.")
+        return params
+    if not 1 <= number <= 100:
+        raise RequestError("batch_number", "must be between 1 and 100, got %s." % number)
+    step = -(-100 // number)
+    found = dict(params)
+    if found.get("min_healthy_percentage") is None:
+        found["min_healthy_percentage"] = max(0, 100 - step)
+    if found.get("checkpoints") is None:
+        option = params.get("batch_pause_option") or "Automatic"
+        if option == "FirstBatchPause":
+            found["checkpoints"] = sorted(set([step, 100]))
+        elif option == "EveryBatchPause":
+            found["checkpoints"] = [min(100, -(-100 * k // number)) for k in range(1, number + 1)]
+        else:
+            found["checkpoints"] = []
+    gate = params.get("gate_seconds")
+    if found["checkpoints"] and found.get("checkpoint_pause_time") is None and gate:
+        found["checkpoint_pause_time"] = min(MAX_CHECKPOINT_PAUSE_MINUTES, max(60, -(-int(gate) * 4 // 60)))
+    return found
+
+
 def build_request(params):
     """The StartInstanceRefresh request (without RegionId/ScalingGroupId/ClientToken) from module params.
 
     API defaults are filled in, so the request compares with what DescribeInstanceRefreshes echoes.
     Raises RequestError naming the option on bad input.
     """
+    params = paced(params)
     minimum = params.get("min_healthy_percentage")
     maximum = params.get("max_healthy_percentage")
     minimum = DEFAULT_MIN_HEALTHY if minimum is None else minimum
@@ -327,15 +362,20 @@ def predict_instances(group, request, instances, image_of=None):
     return [i["InstanceId"] for i in candidates if not _carries_desired_id(group, desired, i)]
 
 
+def newest_refresh_to_image(request, tasks):
+    """The newest refresh whose desired configuration names the image this request names, or None."""
+    image = request["DesiredConfiguration"].get("ImageId")
+    if not image:
+        return None
+    return newest_task([t for t in tasks if task_request(t)["DesiredConfiguration"].get("ImageId") == image])
+
+
 def image_refresh_done(request, tasks, instances, image_of):
     """The module's own idempotence for a desired image: the newest refresh to this image ended Successful and
     every eligible instance runs the image now (read back from ECS). Then nothing is started, whatever ESS's
     matching would do with the new desired configuration it derives from the image."""
     image = request["DesiredConfiguration"].get("ImageId")
-    if not image:
-        return False
-    same = [t for t in tasks if task_request(t)["DesiredConfiguration"].get("ImageId") == image]
-    newest = newest_task(same)
+    newest = newest_refresh_to_image(request, tasks)
     if newest is None or newest.get("Status") != "Successful":
         return False
     eligible = _eligible(instances)

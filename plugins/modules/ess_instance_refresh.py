@@ -113,6 +113,26 @@ options:
   checkpoint_pause_time:
     description: Minutes (1 to 2880) a checkpoint pause lasts. ESS default V(60). Only used with O(checkpoints).
     type: int
+  batch_number:
+    description:
+      - Pace the refresh in this many batches (1 to 100), as the OOS rolling-update templates do, for what is not
+        given otherwise. O(min_healthy_percentage) becomes 100 - ceil(100 / N), at least 0, so that one batch is out
+        of service at a time.
+      - With O(batch_pause_option), O(checkpoints) follow the batches.
+    type: int
+  batch_pause_option:
+    description:
+      - "With O(batch_number) and no O(checkpoints): V(FirstBatchPause) pauses after the first batch (checkpoints
+        C([ceil(100 / N), 100])), V(EveryBatchPause) after each (C(ceil(100 k / N)) for k = 1..N), V(Automatic)
+        not at all."
+    type: str
+    choices: [Automatic, FirstBatchPause, EveryBatchPause]
+  gate_seconds:
+    description:
+      - How long the health gate the caller runs at a checkpoint may take. A checkpoint pause must outlast it, or
+        ESS goes on before the gate has judged the batch, so without O(checkpoint_pause_time) the pause is 4 times
+        this, in minutes, at least 60 and at most 2880.
+    type: int
   preflight:
     description:
       - V(strict) fails before any change when the preflight finds a reason the group cannot use instance refresh.
@@ -218,7 +238,9 @@ action:
   type: str
   sample: started
 task_id:
-  description: The refresh task started, adopted or acted on; null when there is none.
+  description:
+    - The refresh task started, adopted or acted on; with nothing to do for a desired image (RV(action=none)),
+      the earlier refresh to that image that did it. Null when there is none.
   returned: always
   type: str
   sample: ir-bp1abcdefghijklmnop
@@ -481,6 +503,8 @@ class Runner:
                 self.module.warn("Preflight: " + blocker)
 
         if running is None and ir.image_refresh_done(request, tasks, instances, image_of):
+            # Report the refresh that got the group here (a re-run gates its instances, and may roll it back).
+            self._record(ir.newest_refresh_to_image(request, tasks))
             self.result["plan"]["instances_to_refresh"] = []
             self.result["msg"] = ("Nothing to refresh: the last instance refresh to image %s succeeded and every "
                                   "InService instance runs it." % request["DesiredConfiguration"]["ImageId"])
@@ -620,6 +644,9 @@ def argument_spec():
         skip_matching=dict(type="bool", default=True),
         checkpoints=dict(type="list", elements="int"),
         checkpoint_pause_time=dict(type="int"),
+        batch_number=dict(type="int"),
+        batch_pause_option=dict(type="str", choices=["Automatic", "FirstBatchPause", "EveryBatchPause"]),
+        gate_seconds=dict(type="int"),
         preflight=dict(type="str", default="strict", choices=["strict", "warn"]),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import yaml
@@ -54,13 +55,13 @@ def run(emulator, argv, cwd=ROOT):
     return done.returncode, done.stdout + done.stderr
 
 
-def sigterm_after_start(emulator, argv):
-    """What an AWX cancel does: SIGTERM to ansible-playbook, here right after StartExecution was answered."""
+def sigterm_after_start(emulator, argv, start_action="StartExecution"):
+    """What an AWX cancel does: SIGTERM to ansible-playbook, here right after the start call was answered."""
     process = subprocess.Popen(argv, env=ansible_env(emulator), cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + TIMEOUT_S
     try:
-        while not emulator.calls(action="StartExecution", status=200):
+        while not emulator.calls(action=start_action, status=200):
             assert process.poll() is None, "the playbook ended before StartExecution"
             assert time.monotonic() < deadline, "StartExecution never came"
             time.sleep(0.05)
@@ -118,6 +119,55 @@ def test_rerun_after_an_awx_cancel_without_rollback_fails_and_says_so(emulator):
     assert "Not rolled back (rolling_update_rollback_on_failure=false)" in text
     assert rollouts(emulator, "rollback") == []
     assert group_state(emulator)["suspended_processes"] == []
+
+
+def test_refresh_rerun_after_an_awx_cancel_gates_the_unwatched_refresh_and_rolls_it_back(emulator, tmp_path):
+    # ESS finds the new instances healthy (its own check); the application's gate, here the user's task file,
+    # does not. Only a re-run that gates what the unwatched refresh did can tell.
+    health_tasks = tmp_path / "health.yml"
+    health_tasks.write_text(
+        "- name: Judge the {{ rolling_update_health_stage }} instances\n"
+        "  ansible.builtin.assert:\n"
+        "    that: rolling_update_health_stage != 'final'\n"
+        "    fail_msg: \"user gate: {{ rolling_update_health_instances | length }} instance(s) are not serving\"\n")
+    variables = dict(FAST, scaling_group_id=GROUP, image_id=NEW_IMAGE, rollout_strategy="instance_refresh",
+                     health_tasks=str(health_tasks))
+    sigterm_after_start(emulator, command("update_image.yml", variables), start_action="StartInstanceRefresh")
+    deadline = time.monotonic() + TIMEOUT_S
+    while emulator.state()["instance_refreshes"][0]["Status"] != "Successful":
+        assert time.monotonic() < deadline, emulator.state()["instance_refreshes"]
+        time.sleep(0.1)
+    assert {i["image_id"] for i in group_state(emulator)["instances"]} == {NEW_IMAGE}
+    since = next_call_index(emulator)
+
+    returncode, text = run(emulator, command("update_image.yml", variables))
+
+    assert returncode != 0, text[-4000:]
+    assert "user gate: 4 instance(s) are not serving" in text, text[-4000:]
+    [refresh] = emulator.state()["instance_refreshes"]  # nothing started a second time
+    assert refresh["Status"] == "RollbackSuccessful"
+    assert "Rolled back by instance refresh %s (RollbackSuccessful)" % refresh["InstanceRefreshTaskId"] in text
+    assert [c["action"] for c in mutating_calls(emulator, since)] == ["RollbackInstanceRefresh"]
+    group = group_state(emulator)
+    assert group["scaling_configuration"]["image_id"] == OLD_IMAGE
+    assert {i["image_id"] for i in group["instances"]} == {OLD_IMAGE}
+
+    # Without rollback the same re-run fails and says so; it changes nothing.
+    emulator.load_world()
+    emulator.clear_calls()
+    sigterm_after_start(emulator, command("update_image.yml", variables), start_action="StartInstanceRefresh")
+    deadline = time.monotonic() + TIMEOUT_S
+    while emulator.state()["instance_refreshes"][0]["Status"] != "Successful":
+        assert time.monotonic() < deadline, emulator.state()["instance_refreshes"]
+        time.sleep(0.1)
+    since = next_call_index(emulator)
+
+    returncode, text = run(emulator, command("update_image.yml", dict(variables, rollback=False)))
+
+    assert returncode != 0
+    assert "user gate: 4 instance(s) are not serving" in text
+    assert "Not rolled back (rolling_update_rollback_on_failure=false)" in text
+    assert mutating_calls(emulator, since) == []
 
 
 def test_rerun_of_a_finished_healthy_rollout_gates_it_and_reports_a_no_op(emulator):
@@ -231,3 +281,32 @@ def test_the_docs_examples_run(emulator, tmp_path):
     returncode, text = run(emulator, command("update_image.yml", extra))
     assert returncode == 0, text[-4000:]
     assert {i["image_id"] for i in group_state(emulator)["instances"]} == {extra["image_id"]}
+
+
+def test_the_demo_stays_within_its_call_and_task_budget():
+    """Issue 12's targets on `make demo` (default world, 4 instances, 2 batches, canary, one health URL), judged on
+    the emulator's call log: at most 25 API calls of which the 4 that change something, at most 45 task results
+    with at most 8 skipped, and the group ends on the new image with no process suspended."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "demo"))
+    import run_demo
+    from emulator_harness import DEFAULT_WORLD, EmulatorClient, EmulatorProcess
+
+    process = EmulatorProcess.start(world=DEFAULT_WORLD, speed=run_demo.SPEED)
+    try:
+        emulator = EmulatorClient(process.url)
+        emulator.load_world()
+        emulator.clear_calls()
+        returncode, recap = run_demo.run_playbook(emulator, NEW_IMAGE)
+        calls = emulator.calls()
+        state = group_state(emulator)
+    finally:
+        process.stop()
+    figures = run_demo.figures_lines(recap, calls)
+    assert returncode == 0, figures
+    assert [c["action"] for c in calls if c.get("mutating")] == [
+        "SuspendProcesses", "StartExecution", "NotifyExecution", "ResumeProcesses"], figures
+    assert len(calls) <= 25, figures
+    ok, _changed, unreachable, failed, skipped = recap
+    assert ok + unreachable + failed + skipped <= 45 and skipped <= 8, figures
+    assert state["scaling_configuration"]["image_id"] == NEW_IMAGE
+    assert all(i["image_id"] == NEW_IMAGE for i in state["instances"]) and state["suspended_processes"] == []

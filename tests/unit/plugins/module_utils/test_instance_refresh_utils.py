@@ -389,3 +389,26 @@ def test_summarize_is_snake_case_and_computes_progress():
     assert summary["checkpoints"] == [50, 100] and summary["percent_done"] == 50
     assert summary["running"] is True and summary["end_time"] is None
     assert ir.summarize(None) is None
+
+
+@pytest.mark.parametrize("given,expected", [
+    # Two batches: half stays in service; a canary pauses after the first; the pause outlasts a 300 s gate.
+    ({"batch_number": 2}, (50, [], 60)),
+    ({"batch_number": 2, "batch_pause_option": "FirstBatchPause", "gate_seconds": 300}, (50, [50, 100], 60)),
+    ({"batch_number": 3, "batch_pause_option": "EveryBatchPause", "gate_seconds": 1200}, (66, [34, 67, 100], 80)),
+    ({"batch_number": 1, "batch_pause_option": "FirstBatchPause"}, (0, [100], 60)),
+    ({"batch_number": 4, "batch_pause_option": "FirstBatchPause", "gate_seconds": 10 ** 6}, (75, [25, 100], 2880)),
+    # What is given wins over what the batches would give.
+    ({"batch_number": 2, "batch_pause_option": "FirstBatchPause", "min_healthy_percentage": 90,
+      "checkpoints": [10, 100], "checkpoint_pause_time": 5, "gate_seconds": 3000}, (90, [10, 100], 5)),
+])
+def test_paced_request_follows_the_batches(given, expected):
+    request = ir.build_request(dict(given, desired_configuration={"image_id": "m-1"}))
+    assert (request["MinHealthyPercentage"], request["Checkpoints"], request["CheckpointPauseTime"]) == expected
+
+
+def test_paced_request_refuses_a_pause_option_without_batches():
+    with pytest.raises(ir.RequestError):
+        ir.build_request({"batch_pause_option": "FirstBatchPause"})
+    with pytest.raises(ir.RequestError):
+        ir.build_request({"batch_number": 0, "batch_pause_option": "FirstBatchPause"})
