@@ -199,8 +199,8 @@ options:
         group as the plan saw it (lifecycle state, active configuration or launch template, capacities). The task
         then starts with the plan's parameters, instances and client token and does not read the configuration,
         the instances, the images, the template, the rollouts or the instance refreshes again.
-      - A plan that names an execution (RV(plan.token.execution_id)) is trusted after one read of that execution
-        shows it is this request on this group; the task follows it as an adopted execution.
+      - A plan that names an execution (C(execution_id) in RV(plan.token)) is trusted after one read of that
+        execution shows it is this request on this group; the task follows it as an adopted execution.
       - Ignored, and everything is read again, when it is older than 15 minutes, was made with other options
         (the options that make up the request, see RV(plan.token)), the group changed, the execution is gone, or
         with O(invoke_type=rollback). The checks that guard a start (an instance refresh or another rollout in
@@ -520,6 +520,19 @@ processes:
       ended unwatched). C(suspended_before) are the others, suspended by someone else, which a rollout leaves alone.
   returned: with O(invoke_type=invoke), once the group's rollouts were read
   type: dict
+  contains:
+    suspended:
+      description: The group's suspended processes.
+      type: list
+      elements: str
+    left_by_earlier_run:
+      description: Those an interrupted earlier run of the role suspended and never resumed.
+      type: list
+      elements: str
+    suspended_before:
+      description: The others, suspended by someone else.
+      type: list
+      elements: str
   sample: {"suspended": ["ScaleIn", "HealthCheck"], "left_by_earlier_run": ["ScaleIn"], "suspended_before": ["HealthCheck"]}
 groups:
   description:
