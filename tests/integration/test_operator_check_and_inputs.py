@@ -126,6 +126,11 @@ def test_mistyped_inputs_fail_before_any_mutating_call(emulator):
         assert "{private_ip}, {image_id}, {zone_id}, {lifecycle_state}" in text[label]
     assert "'instance' is undefined" in text["jinja on an undefined attribute"] or \
         "rolling_update_health_url uses the unknown field ip" in text["jinja on an undefined attribute"]
+    if "'instance' is undefined" in text["jinja on an undefined attribute"]:
+        # Said in our words: the variable, and the fields it takes instead.
+        for said in ("health_url (rolling_update_health_url) does not render",
+                     "Per-instance fields go in single braces, not Jinja: {private_ip}"):
+            assert said in text["jinja on an undefined attribute"]
     assert "which is not an http(s) URL" in text["not a url"] and "rolling_update_health_url" in text["not a url"]
     assert "rolling_update_health_deadline must be more than 0 seconds (got -5)" in text["negative deadline"]
     assert "rolling_update_health_delay must be more than 0 seconds (got 0)" in text["zero delay"]
