@@ -61,12 +61,13 @@ def calls_of(emulator, action, status=None):
     return [c for c in emulator.calls(action=action) if status is None or c["status"] == status]
 
 
-def after_suspend(action):
-    """True once the role suspended the processes and then the launch module made an `action` call."""
+def after_suspend(action, nth=1):
+    """True once the role suspended the processes and then made its ``nth`` `action` call."""
     def condition(emulator):
         calls = emulator.calls()
         suspended = [c["index"] for c in calls if c["action"] == "SuspendProcesses" and c["status"] == 200]
-        return bool(suspended) and any(c["action"] == action and c["index"] > suspended[0] for c in calls)
+        return bool(suspended) and len([c for c in calls if c["action"] == action
+                                        and c["index"] > suspended[0]]) >= nth
     return condition
 
 
@@ -102,7 +103,8 @@ def test_killed_while_start_execution_is_in_flight(emulator):
     emulator.load_world(speed=SPEED)
     emulator.set_faults({"latency_ms": {"StartExecution": 4000}})
     argv = command(emulator, NEW_IMAGE)
-    killed_at = run_and_kill_when(emulator, argv, after_suspend("DescribeInstances"), delay_s=1.5)
+    # The suspend reads the group back, then the launch reads it once and sends StartExecution (4 s to answer).
+    killed_at = run_and_kill_when(emulator, argv, after_suspend("DescribeScalingGroups", nth=2), delay_s=1.5)
     time.sleep(3.5)  # the in-flight StartExecution completes on the server after the controller died
     [start] = calls_of(emulator, "StartExecution")
     assert start["status"] == 200 and start["fault"] == "latency"
