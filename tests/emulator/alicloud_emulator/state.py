@@ -541,9 +541,12 @@ class World:
             return
         workdir = self.script_dir(instance_id)
         instance = self.instances.get(instance_id)
+        # INSTANCE_HEALTHY: the model's health of the instance when the script starts (1 or 0), what a health
+        # check command on a real instance would find out (curl localhost/health).
         env = dict(os.environ, INSTANCE_ID=instance_id,
                    IMAGE_ID=instance.image_id if instance else "",
-                   PRIVATE_IP=instance.private_ip if instance else "")
+                   PRIVATE_IP=instance.private_ip if instance else "",
+                   INSTANCE_HEALTHY="1" if instance and self.instance_health(instance_id)[0] == 200 else "0")
         content, timeout = invocation.content, invocation.timeout
 
         def run():
