@@ -101,8 +101,8 @@ def wait_healthy(ecs, instance_ids, content, deadline, delay, command_type="RunS
     while pending:
         attempts += 1
         remaining = stop_at - clock()
-        _, round_results = run_and_wait(ecs, pending, content, max(remaining, 0), min(delay, 5), command_type,
-                                        timeout, name="alicloud-rollout-health-check", clock=clock, sleep=sleep)
+        round_results = run_and_wait(ecs, pending, content, max(remaining, 0), min(delay, 5), command_type,
+                                     timeout, name="alicloud-rollout-health-check", clock=clock, sleep=sleep)[1]
         now = clock()
         for instance_id in list(pending):
             r = round_results[instance_id]
