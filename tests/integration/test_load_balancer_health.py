@@ -2,6 +2,8 @@
 and the load_balancer source of the health gate (rollout_health_check), in-process against the emulator."""
 import time
 
+import pytest
+
 from emulator_harness import read_world
 from inprocess_module import run_module
 
@@ -212,3 +214,70 @@ def test_ecs_command_returns_each_instance_exit_code_and_output(emulator):
                                                    "fail_on_error": False})
     assert not lenient.get("failed") and lenient["changed"] is True
     assert [c["action"] for c in emulator.calls() if c["mutating"]] == ["RunCommand", "RunCommand"]
+
+
+# ----------------------------------------------------------------------------- the role, both strategies
+
+NEW_IMAGE = "m-bp1newimage0000002"
+BAD_IMAGE = "m-bp1badimage0000003"
+STRATEGIES = ("oos_template", "instance_refresh")
+
+
+def run_role(emulator, strategy, **extra):
+    import json
+    import os
+    import subprocess
+
+    from playbook_runner import ANSIBLE_PLAYBOOK, ROOT, ansible_env
+    variables = dict(scaling_group_id=GROUP, poll_interval=0.2, health_delay=1, health_deadline=3,
+                     rollout_strategy=strategy, canary=True)
+    variables.update(extra)
+    command = [ANSIBLE_PLAYBOOK, os.path.join(ROOT, "playbooks", "update_image.yml"), "-e", json.dumps(variables)]
+    run = subprocess.run(command, env=ansible_env(emulator), cwd=ROOT, capture_output=True, text=True, timeout=240)
+    return run.returncode, run.stdout + run.stderr
+
+
+def images(emulator):
+    return sorted(i["image_id"] for i in emulator.state()["scaling_groups"][0]["instances"])
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_role_healthy_rollout_passes_the_load_balancer_and_command_gates(emulator, strategy):
+    returncode, text = run_role(emulator, strategy, image_id=NEW_IMAGE, health_sources="load_balancer,command",
+                                health_command=HEALTHY_COMMAND)
+    assert returncode == 0, text[-4000:]
+    assert images(emulator) == [NEW_IMAGE] * 4
+    assert "command passed 2/2, load_balancer passed 2/2" in text  # the canary batch, per source
+    assert "command passed 4/4, load_balancer passed 4/4" in text  # the final gate
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_role_image_whose_app_is_down_fails_the_canary_gate_and_is_rolled_back(emulator, strategy):
+    # The instances run (ESS's own health check passes) but the app on them is down: only the gate sees it.
+    emulator.set_faults({"unhealthy_app_images": [BAD_IMAGE]})
+    returncode, text = run_role(emulator, strategy, image_id=BAD_IMAGE, health_sources=["load_balancer", "command"],
+                                health_command=HEALTHY_COMMAND, refresh_checkpoint_pause_time=2880)
+    assert returncode != 0, text[-6000:]
+    assert "Health gate (batch) failed: 2 of 2 instance(s) were not healthy (load_balancer, command)" in text, \
+        text[-4000:]
+    assert "Unhealthy on port 80" in text and "exit code 1" in text
+    assert images(emulator) == [OLD_IMAGE] * 4
+    group = emulator.state()["scaling_groups"][0]
+    assert group["scaling_configuration"]["image_id"] == OLD_IMAGE
+    assert group["suspended_processes"] == [] and {i["lifecycle_state"] for i in group["instances"]} == {"InService"}
+
+
+def test_role_load_balancer_gate_on_a_group_without_one_stops_in_preflight_with_zero_mutating_calls(emulator):
+    emulator.load_world(world_with(None))
+    returncode, text = run_role(emulator, "oos_template", image_id=NEW_IMAGE, health_sources="load_balancer")
+    assert returncode != 0
+    assert "scaling group %s has none attached" % GROUP in text
+    assert [c for c in emulator.calls() if c["mutating"]] == []
+    assert images(emulator) == [OLD_IMAGE] * 4
+
+
+def test_role_refuses_a_command_source_without_a_command_before_any_call(emulator):
+    returncode, text = run_role(emulator, "oos_template", image_id=NEW_IMAGE, health_sources="command")
+    assert returncode != 0
+    assert "rolling_update_health_sources has command: give rolling_update_health_command" in text
+    assert emulator.calls() == []

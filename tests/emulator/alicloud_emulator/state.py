@@ -607,6 +607,8 @@ class World:
         faults = self.faults
         if instance.image_id in (faults.get("unhealthy_images") or []):
             reasons.append("image %s is listed in faults.unhealthy_images" % instance.image_id)
+        if instance.image_id in (faults.get("unhealthy_app_images") or []):
+            reasons.append("image %s is listed in faults.unhealthy_app_images" % instance.image_id)
         bad_packages = set(faults.get("unhealthy_packages") or [])
         for name, package in sorted(instance.packages.items()):
             label = "%s@%s" % (name, package["version"])
