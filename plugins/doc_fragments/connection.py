@@ -103,6 +103,15 @@ options:
       sts:
         description: STS endpoint.
         type: str
+      slb:
+        description: Classic Load Balancer (CLB, API name SLB) endpoint; read by the load balancer health gate.
+        type: str
+      alb:
+        description: Application Load Balancer (ALB) endpoint; read by the load balancer health gate.
+        type: str
+      nlb:
+        description: Network Load Balancer (NLB) endpoint; read by the load balancer health gate.
+        type: str
   validate_certs:
     description:
       - Verify TLS certificates. Only turn this off for a test endpoint.
@@ -141,5 +150,8 @@ requirements:
   - alibabacloud-ess20220222
   - alibabacloud-ecs20140526
   - alibabacloud-sts20150401
+  - alibabacloud-slb20140515
+  - alibabacloud-alb20200616
+  - alibabacloud-nlb20220430
   - alibabacloud-credentials
 """

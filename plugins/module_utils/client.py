@@ -59,8 +59,12 @@ COLLECTION_NAME = "alicloud.rollout"
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "%s/%s" % (COLLECTION_NAME, COLLECTION_VERSION)
 
-PRODUCTS = ("oos", "ess", "ecs", "sts")
-API_VERSIONS = {"oos": "2019-06-01", "ess": "2022-02-22", "ecs": "2014-05-26", "sts": "2015-04-01"}
+PRODUCTS = ("oos", "ess", "ecs", "sts", "slb", "alb", "nlb")
+API_VERSIONS = {"oos": "2019-06-01", "ess": "2022-02-22", "ecs": "2014-05-26", "sts": "2015-04-01",
+                "slb": "2014-05-15", "alb": "2020-06-16", "nlb": "2022-04-30"}
+# The ALB and NLB SDKs send list parameters as RepeatList (Name.N); the ALB request models have no RegionId.
+REPEAT_LIST_PRODUCTS = ("slb", "alb", "nlb")
+NO_REGION_PARAM = ("alb",)
 DEFAULT_CONFIG_FILE = "~/.aliyun/config.json"
 DEFAULT_SESSION_NAME = "ansible-alicloud-rollout"
 # Read when assume_role.role_arn is not given; setting one alone turns assume_role on (AWX, CI).
@@ -94,6 +98,9 @@ def connection_argument_spec():
             ess=dict(type="str"),
             ecs=dict(type="str"),
             sts=dict(type="str"),
+            slb=dict(type="str"),
+            alb=dict(type="str"),
+            nlb=dict(type="str"),
         )),
         validate_certs=dict(type="bool", default=True),
         retries=dict(type="int", default=DEFAULT_MAX_ATTEMPTS, fallback=(env_fallback, ["ALICLOUD_RETRIES"])),
@@ -268,7 +275,9 @@ def resolve_region(params, environ, credentials=None):
 # ---------------------------------------------------------------- endpoints (pure functions)
 
 SDK_PACKAGES = {"oos": "alibabacloud_oos20190601", "ess": "alibabacloud_ess20220222",
-                "ecs": "alibabacloud_ecs20140526", "sts": "alibabacloud_sts20150401"}
+                "ecs": "alibabacloud_ecs20140526", "sts": "alibabacloud_sts20150401",
+                "slb": "alibabacloud_slb20140515", "alb": "alibabacloud_alb20200616",
+                "nlb": "alibabacloud_nlb20220430"}
 
 
 def sdk_client_class(product):
@@ -365,12 +374,21 @@ class ApiClient:
         return self.retry_policy.call(attempt, safe_to_repeat=safe_to_repeat)
 
     def rpc(self, operation, params=None, mutating=False, safe_to_repeat=None):
-        """A generic RPC call (ECS, STS) through the Tea OpenAPI client; ``params`` are flat strings."""
-        query = {"RegionId": self.region}
+        """A generic RPC call (ECS, STS, CLB, ALB, NLB) through the Tea OpenAPI client.
+
+        Lists go as JSON text, or as ``Name.1``, ``Name.2`` for the products whose SDKs send them so (their
+        request models); booleans as true/false. ALB takes no RegionId (its region is the endpoint's)."""
+        query = {} if self.product in NO_REGION_PARAM else {"RegionId": self.region}
         for key, value in (params or {}).items():
             if value is None:
                 continue
-            query[key] = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+            if isinstance(value, list) and self.product in REPEAT_LIST_PRODUCTS:
+                for index, item in enumerate(value):
+                    query["%s.%d" % (key, index + 1)] = str(item)
+            elif isinstance(value, bool):
+                query[key] = "true" if value else "false"
+            else:
+                query[key] = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
         api = open_api_models.Params(
             action=operation, version=API_VERSIONS[self.product], protocol="HTTPS", pathname="/",
             method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")

@@ -1,8 +1,8 @@
 """`make demo`: a guarded image rollout against the local emulator, then a readable summary.
 
 Starts `alicloud-emulator serve` on a free port with the default world, runs playbooks/update_image.yml
-(two batches, canary pause after the first, HTTP health gate against the emulator's per-instance health
-endpoint), shows the playbook output as it runs, prints a summary per batch and per instance from the
+(two batches, canary pause after the first, a health gate with two sources: HTTP against the emulator's
+per-instance health endpoint and the backend health in the group's ALB), shows the playbook output as it runs, prints a summary per batch and per instance from the
 emulator's state, stops the emulator and exits with the playbook's status (non-zero if the rollout failed).
 
     python tests/demo/run_demo.py [--image m-bp1badimage0000003 --unhealthy]   # see a rollback instead
@@ -49,6 +49,7 @@ def run_playbook(emulator, image_id):
         "batch_number": 2,
         "canary": True,
         "health_url": emulator.url + "/_emulator/instances/{instance_id}/health",
+        "health_sources": "http,load_balancer",
         "health_delay": 1,
         "health_deadline": 3,
         "poll_interval": 0.5,
@@ -121,6 +122,10 @@ def summary_lines(state, images_before):
                 instance["id"], instance["lifecycle_state"], instance["private_ip"],
                 before if before == instance["image_id"] else "%s -> %s" % (before, instance["image_id"]),
                 "", "ok" if instance["health"] else "UNHEALTHY"))
+        for lb in group.get("load_balancers") or []:
+            lines.append("  %s %s%s backends: %s" % (
+                lb["type"].upper(), lb["id"], (" server group " + lb["server_group_id"]) if lb["server_group_id"] else "",
+                ", ".join("%s %s" % item for item in sorted(lb["backends"].items())) or "none"))
     return lines
 
 

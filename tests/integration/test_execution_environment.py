@@ -92,7 +92,8 @@ def test_metadata_points_at_the_shipped_files():
         name = line.split(">")[0].split("<")[0].split("=")[0].strip()
         names[name] = line
     assert set(names) == {"alibabacloud-oos20190601", "alibabacloud-ess20220222", "alibabacloud-ecs20140526",
-                          "alibabacloud-sts20150401", "alibabacloud-credentials"}
+                          "alibabacloud-sts20150401", "alibabacloud-credentials", "alibabacloud-slb20140515",
+                          "alibabacloud-alb20200616", "alibabacloud-nlb20220430"}
     assert all(">=" in line for line in names.values())
 
 

@@ -1,7 +1,7 @@
 """docs/ram-policy.json lists exactly the API actions the collection calls, and it is enough to roll out.
 
 The actions are derived from the code: every `<client>.call("Action", ...)` / `<client>.rpc("Action", ...)` in
-plugins/, where the receiver is named after its product (`oos`, `ess`, `ecs`, `sts`, as `module.client(...)`
+plugins/, where the receiver is named after its product (`oos`, `ess`, `ecs`, `sts`, `slb`, `alb`, `nlb`, as `module.client(...)`
 returns them). An action held in a variable is resolved through the module-level dict it is looked up in.
 """
 import ast
@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 POLICY = os.path.join(ROOT, "docs", "ram-policy.json")
 # What the public templates call themselves (read from their source); run by OOS as the caller or oos_assume_role.
 TEMPLATE_POLICY = os.path.join(ROOT, "docs", "ram-policy-oos-template.json")
-PRODUCTS = ("oos", "ess", "ecs", "sts")
+PRODUCTS = ("oos", "ess", "ecs", "sts", "slb", "alb", "nlb")
 # The client layer's own generic wrappers pass their caller's action through; they call nothing themselves.
 CLIENT_LAYER = os.path.join("plugins", "module_utils", "client.py")
 GROUP = "asg-bp1demo0000000001"
@@ -101,7 +101,8 @@ def test_policy_lists_exactly_the_actions_the_code_calls():
 def test_scanner_sees_the_calls_of_every_product():
     actions, _ = called_actions()
     for expected in ("oos:StartExecution", "oos:ListExecutions", "ess:DescribeScalingGroups",
-                     "ess:SuspendProcesses", "ecs:DescribeInstances", "sts:AssumeRole"):
+                     "ess:SuspendProcesses", "ecs:DescribeInstances", "sts:AssumeRole", "ecs:RunCommand",
+                     "slb:DescribeHealthStatus", "alb:GetListenerHealthStatus", "nlb:ListServerGroupServers"):
         assert expected in actions
 
 
@@ -112,7 +113,8 @@ def test_policies_are_well_formed():
         assert policy["Version"] == "1"
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow" and statement["Resource"]
-            assert all(re.match(r"^(oos|ess|ecs|sts):[A-Z][A-Za-z]+$", action) for action in statement["Action"])
+            assert all(re.match(r"^(oos|ess|ecs|sts|slb|alb|nlb):[A-Z][A-Za-z]+$", action)
+                       for action in statement["Action"])
 
 
 def world_with_policy_account(policy):

@@ -26,6 +26,12 @@ SYSTEM_POLICIES = {
     "AliyunOOSReadOnlyAccess": ["oos:" + a for a in _READ_ONLY],
     "AliyunESSReadOnlyAccess": ["ess:" + a for a in _READ_ONLY],
     "AliyunECSReadOnlyAccess": ["ecs:" + a for a in _READ_ONLY],
+    "AliyunSLBFullAccess": ["slb:*"],
+    "AliyunSLBReadOnlyAccess": ["slb:" + a for a in _READ_ONLY],
+    "AliyunALBFullAccess": ["alb:*"],
+    "AliyunALBReadOnlyAccess": ["alb:" + a for a in _READ_ONLY],
+    "AliyunNLBFullAccess": ["nlb:*"],
+    "AliyunNLBReadOnlyAccess": ["nlb:" + a for a in _READ_ONLY],
 }
 
 DEFAULT_MAX_SESSION_SECONDS = 3600

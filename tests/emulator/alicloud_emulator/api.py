@@ -14,10 +14,14 @@ VERSION_PRODUCTS = {
     "2022-02-22": "ess",
     "2014-05-26": "ecs",
     "2015-04-01": "sts",
+    "2014-05-15": "slb",
+    "2020-06-16": "alb",
+    "2022-04-30": "nlb",
 }
 
 # RAM service names used in `Forbidden.RAM` and in policies (`oos:StartExecution`).
-PRODUCT_RAM_NAMES = {"oos": "oos", "ess": "ess", "ecs": "ecs", "sts": "sts"}
+PRODUCT_RAM_NAMES = {"oos": "oos", "ess": "ess", "ecs": "ecs", "sts": "sts", "slb": "slb", "alb": "alb",
+                     "nlb": "nlb"}
 
 _REGISTRY = {}
 

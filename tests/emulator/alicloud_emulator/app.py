@@ -10,7 +10,7 @@ import traceback
 from . import faults as faults_mod
 from .accounts import Accounts, WorldError
 
-PRODUCT_MODULES = ("sts", "ecs", "ess", "oos")
+PRODUCT_MODULES = ("sts", "ecs", "ess", "oos", "lb")
 
 # Nonces are remembered for the signature freshness window (15 minutes) plus a margin.
 NONCE_TTL_SECONDS = 16 * 60

@@ -13,6 +13,7 @@ The `faults` mapping (world key `faults`, or `POST /_emulator/faults`):
     failing_instances: {i-xxx: RunCommand}    # read by the model
     unhealthy_images: [m-xxx]                 # read by the model
     unhealthy_packages: ["nginx@1.26.1"]      # read by the model
+    unhealthy_app_images: [m-xxx]             # read by the model: the app is down, the ECS instance is fine
     failing_refresh_images: [m-xxx]           # read by the model: instance refresh cannot start instances
     refresh_control_delay: 2                  # or per action; simulated seconds before Suspend/Resume/Cancel/
                                               # RollbackInstanceRefresh show their effect (read by the model)
@@ -28,7 +29,7 @@ from .accounts import WorldError
 
 PER_ACTION_FAULTS = ("throttle", "error_rate", "drop_rate", "latency_ms", "lost_responses")
 KNOWN_KEYS = set(PER_ACTION_FAULTS) | {"seed", "failing_instances", "unhealthy_images", "unhealthy_packages",
-                                       "failing_refresh_images", "refresh_control_delay"}
+                                       "failing_refresh_images", "refresh_control_delay", "unhealthy_app_images"}
 THROTTLE_OPTIONS = {"http_status"}
 DEFAULT_THROTTLE_STATUS = 400
 
@@ -97,7 +98,7 @@ def validate(faults):
         if not isinstance(failing, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in failing.items()):
             raise WorldError("faults.failing_instances maps instance ids to the name of the step that fails")
         result["failing_instances"] = dict(failing)
-    for name in ("unhealthy_images", "unhealthy_packages", "failing_refresh_images"):
+    for name in ("unhealthy_images", "unhealthy_packages", "failing_refresh_images", "unhealthy_app_images"):
         value = faults.get(name)
         if value is not None:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

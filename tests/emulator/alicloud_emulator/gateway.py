@@ -21,7 +21,7 @@ COMMON_PARAMS = frozenset([
 V3_REQUIRED_SIGNED = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
                       "x-acs-content-sha256")
 SIGNATURE_WINDOW_SECONDS = 15 * 60
-PRODUCT_CODES = {"oos": "Oos", "ess": "Ess", "ecs": "Ecs", "sts": "Sts"}
+PRODUCT_CODES = {"oos": "Oos", "ess": "Ess", "ecs": "Ecs", "sts": "Sts", "slb": "Slb", "alb": "Alb", "nlb": "Nlb"}
 
 MSG_SIGNATURE = "Specified signature is not matched with our calculation."
 MSG_INCOMPLETE = "The request signature does not conform to Aliyun standards."

@@ -16,6 +16,7 @@ import tempfile
 import uuid
 import weakref
 
+from . import loadbalancers
 from .api import ApiError
 from .clock import iso
 
@@ -33,7 +34,7 @@ FIDELITY_DEFAULTS = {"counters": "emulator", "waiting_status": "inferred", "loop
                      "instance_page_size": "all"}
 GROUP_KEYS = {"id", "region", "name", "state", "min_size", "max_size", "desired_capacity", "scaling_configuration",
               "launch_template", "suspended_processes", "instances", "zone_id", "scaling_policy", "multi_az_policy",
-              "group_type"}
+              "group_type", "load_balancers"}
 CONFIGURATION_KEYS = {"id", "image_id", "name", "instance_type", "key_pair_name", "user_data"}
 LAUNCH_TEMPLATE_KEYS = {"id", "version"}
 TEMPLATE_KEYS = {"id", "versions", "default_version"}
@@ -100,7 +101,12 @@ class Group:
 
 
 class Instance:
+    # A change of these restarts the load balancers' warm-up of the instance (loadbalancers.py).
+    _SERVING_FIELDS = ("lifecycle_state", "status")
+
     def __init__(self, **fields):
+        self.clock = None  # World.now, to stamp state changes
+        self.state_changed = fields.get("created", 0)
         self.tags = {}
         self.packages = {}
         self.last_exit_code = None
@@ -109,6 +115,11 @@ class Instance:
         self.launch_template = None  # {id, version} for launch-template groups
         self.status = "Running"
         self.__dict__.update(fields)
+
+    def __setattr__(self, name, value):
+        if name in self._SERVING_FIELDS and self.__dict__.get("clock") and self.__dict__.get(name) != value:
+            object.__setattr__(self, "state_changed", self.clock())
+        object.__setattr__(self, name, value)
 
     @property
     def protected(self):
@@ -348,7 +359,9 @@ class World:
             desired_capacity=doc.get("desired_capacity"), scaling_configuration_id=config["id"],
             launch_template=launch_template, suspended=[p for p in PROCESSES if p in suspended],
             instance_ids=[], created=created, zone_id=doc.get("zone_id") or region + "-h",
-            launch_template_overrides=[], **eligibility
+            launch_template_overrides=[],
+            load_balancers=loadbalancers.parse(where, group_id, doc.get("load_balancers"), WorldError),
+            **eligibility
         )
         self.groups[group_id] = group
         instances = doc.get("instances", 0)
@@ -411,6 +424,7 @@ class World:
             system_disk_id="d-bp1" + _random_suffix(rng, 17),
             launch_template=self.instance_launch_template(group.launch_template),
         )
+        instance.clock = self.now
         self.instances[instance_id] = instance
         group.instance_ids.append(instance_id)
 
@@ -438,6 +452,7 @@ class World:
             system_disk_id="d-bp1" + _random_suffix(self._rng, 17),
             launch_template=self.instance_launch_template(launch_template or group.launch_template),
         )
+        instance.clock = self.now
         self.instances[instance.id] = instance
         if position is None:
             group.instance_ids.append(instance.id)
@@ -526,9 +541,12 @@ class World:
             return
         workdir = self.script_dir(instance_id)
         instance = self.instances.get(instance_id)
+        # INSTANCE_HEALTHY: the model's health of the instance when the script starts (1 or 0), what a health
+        # check command on a real instance would find out (curl localhost/health).
         env = dict(os.environ, INSTANCE_ID=instance_id,
                    IMAGE_ID=instance.image_id if instance else "",
-                   PRIVATE_IP=instance.private_ip if instance else "")
+                   PRIVATE_IP=instance.private_ip if instance else "",
+                   INSTANCE_HEALTHY="1" if instance and self.instance_health(instance_id)[0] == 200 else "0")
         content, timeout = invocation.content, invocation.timeout
 
         def run():
@@ -589,6 +607,8 @@ class World:
         faults = self.faults
         if instance.image_id in (faults.get("unhealthy_images") or []):
             reasons.append("image %s is listed in faults.unhealthy_images" % instance.image_id)
+        if instance.image_id in (faults.get("unhealthy_app_images") or []):
+            reasons.append("image %s is listed in faults.unhealthy_app_images" % instance.image_id)
         bad_packages = set(faults.get("unhealthy_packages") or [])
         for name, package in sorted(instance.packages.items()):
             label = "%s@%s" % (name, package["version"])
@@ -631,6 +651,9 @@ class World:
                 "scaling_policy": group.scaling_policy, "multi_az_policy": group.multi_az_policy,
                 "group_type": group.group_type,
                 "launch_template_overrides": [dict(o) for o in group.launch_template_overrides],
+                "load_balancers": [{"type": att.type, "id": att.id, "server_group_id": att.server_group_id,
+                                    "backends": {i.id: state for i, state in loadbalancers.backends(self, att)}}
+                                   for att in group.load_balancers],
             })
         return {
             "now": self.now_iso(),

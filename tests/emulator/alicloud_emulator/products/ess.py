@@ -2,6 +2,7 @@
 2014-08-28 (wrapped lists, `Process.N`, `InstanceId.N`, legacy `InstanceId1`)."""
 import re
 
+from .. import loadbalancers
 from ..api import ApiError, api
 from ..clock import iso, iso_minutes
 from ..state import PROCESSES
@@ -107,10 +108,10 @@ def group_item(world, group, legacy):
         "StopInstanceTimeout": 0, "IsElasticStrengthInAlarm": False,
     }
     if not legacy:
-        item.update(HealthCheckTypes=["ECS"], Tags=[], AlbServerGroups=[], DBInstances=[],
-                    LoadBalancerConfigs=[], ServerGroups=[], VServerGroups=[], AllocationStrategy="priority",
+        item.update(HealthCheckTypes=["ECS"], Tags=[], DBInstances=[], AllocationStrategy="priority",
                     SpotAllocationStrategy="priority", AutoRebalance=False, BalanceMode="", MonitorGroupId="",
                     CurrentHostName="", CustomPolicyARN="", CapacityOptions={})
+    item.update(loadbalancers.ess_fields(getattr(group, "load_balancers", []), legacy))
     return item
 
 
