@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from emulator_harness import EmulatorClient
-from reliability import summary
-from reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, ROLE_ARN, account, crash_markers,
-                                run_playbook, world, write_playbook)
+from support.reliability import summary
+from support.reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, ROLE_ARN, account,
+                                        crash_markers, run_playbook, world, write_playbook)
 
 INACTIVE_GROUP = "asg-bp1inactive00000001"
 EMPTY_GROUP = "asg-bp1empty0000000001"
