@@ -21,8 +21,8 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/alicloud/rollout
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test test-python test-emulator test-unit test-integration sanity units lint \
-	changelog docs ee galaxy-importer test-matrix bench clean
+.PHONY: all venv collection demo test test-quick test-python test-emulator test-unit test-integration sanity units \
+	lint changelog docs ee galaxy-importer test-matrix bench clean
 
 all: test
 
@@ -53,18 +53,32 @@ demo: venv collection
 test: changelog ee docs lint galaxy-importer sanity units test-python
 	@echo "make test: all checks passed"
 
+# The edit loop: cheap static checks, then the emulator's and the unit suites (see README for the time).
+test-quick: venv collection changelog docs lint
+	$(PYTEST) tests/emulator/tests tests/unit
+	@echo "make test-quick: passed (make test runs everything)"
+
+# pytest runs files in parallel (pytest-xdist): each worker starts an emulator of its own (tests/conftest.py) and
+# takes whole files, so a file's module-scoped fixtures are built once. Most of a test's time is spent waiting on
+# the emulator's clock or on an ansible-playbook child, so more workers than cores pay; PYTEST_WORKERS=0 runs
+# everything in one process. PYTEST_ARGS adds options, e.g. PYTEST_ARGS=--durations=20.
+PYTEST_WORKERS ?= 3
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) \
+	--dist loadfile) $(PYTEST_ARGS)
+
 # pytest: emulator, unit and integration suites (galaxy package, EE, AWX runner, ansible-doc, RAM policy...).
 test-python: venv collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/emulator/tests tests/unit tests/integration
+	$(PYTEST) tests/emulator/tests tests/unit tests/integration
 
 test-emulator: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/emulator/tests
+	$(PYTEST) tests/emulator/tests
 
 test-unit: venv collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+	$(PYTEST) tests/unit
 
 test-integration: venv collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+	$(PYTEST) tests/integration
 
 # ansible-test sanity and units on the oldest and the newest ansible-core we support, each from a venv of its own.
 # Every other ansible-core gets a venv .venv-core<version>; its Python is the newest that core supports as a

@@ -1,12 +1,12 @@
 """Every ansible-playbook run of an integration test is also checked for warnings about our content (issue 16).
 
-ansible_env() (playbook_runner) copies os.environ, so each run of a test logs to that test's ANSIBLE_LOG_PATH with
+ansible_env() (support.playbook) copies os.environ, so each run of a test logs to that test's ANSIBLE_LOG_PATH with
 deprecation warnings on; after the test, any warning in the log that names the collection, a module, the role or a
 file of this checkout fails it. The same runs serve both checks: no extra playbook run.
 """
 import pytest
 
-from playbook_runner import logged_warnings_about_our_content
+from support.playbook import logged_warnings_about_our_content
 
 
 @pytest.fixture(autouse=True)

@@ -17,12 +17,12 @@ import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from support.cloud import GROUP, NEW_IMAGE, group_state
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CREDENTIAL_TYPE = os.path.join(ROOT, "extensions", "awx", "credential_type.yml")
 AWX_DOC = os.path.join(ROOT, "docs", "awx.md")
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
-GROUP = "asg-bp1demo0000000001"
-NEW_IMAGE = "m-bp1newimage0000002"
 ROLE_ARN = "acs:ram::1234567890123456:role/rollout-operator"
 STS_VERSION = "2015-04-01"
 JOB_TIMEOUT_S = 180
@@ -148,8 +148,7 @@ def test_job_with_sts_credentials_succeeds_and_no_secret_reaches_events_or_artif
 
     assert runner.status == "successful", runner.stdout.read()
     assert runner.rc == 0
-    group = next(g for g in emulator.state()["scaling_groups"] if g["id"] == GROUP)
-    assert {i["image_id"] for i in group["instances"]} == {NEW_IMAGE}
+    assert {i["image_id"] for i in group_state(emulator)["instances"]} == {NEW_IMAGE}
     calls = job_calls(emulator, since)
     assert calls and {c["access_key_id"] for c in calls} == {credentials["AccessKeyId"]}
     assert any(c["action"] == "StartExecution" and c["status"] == 200 for c in calls)

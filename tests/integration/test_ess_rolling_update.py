@@ -1,37 +1,23 @@
-"""ess_rolling_update through ansible-playbook against the emulator: results, cloud state and API calls."""
-import copy
+"""ess_rolling_update against the emulator: results, cloud state and API calls.
 
+What only a playbook shows runs through ansible-playbook (a full rollout and its re-run, check and diff through
+Ansible, secrets kept out of Ansible's output); every other scenario runs the module in-process (support.inprocess).
+"""
 import pytest
 
-from emulator_harness import EmulatorClient, read_world
-from playbook_runner import mutating_calls, run_tasks
+from emulator_harness import EmulatorClient
+from support import inprocess
+from support.cloud import (ADMIN_KEY, CONFIG, GROUP, NEW_IMAGE, OLD_IMAGE, group_state, mutating_calls, second_group,
+                           started, world, world_with)
+from support.playbook import run_tasks
 
-GROUP = "asg-bp1demo0000000001"
-CONFIG = "asc-bp1demo0000000001"
-OLD_IMAGE = "m-bp1oldimage0000001"
-NEW_IMAGE = "m-bp1newimage0000002"
 MODULE = "alicloud.rollout.ess_rolling_update"
-ADMIN_KEY = "LTAI5tEmulatorAdmin0001"
-
-
-def world_with(**group_changes):
-    world = read_world(None)
-    world["scaling_groups"][0].update(copy.deepcopy(group_changes))
-    return world
-
-
-def group_state(emulator):
-    return next(g for g in emulator.state()["scaling_groups"] if g["id"] == GROUP)
 
 
 def image_task(**extra):
     args = {"scaling_group_id": GROUP, "image_id": NEW_IMAGE, "batch_number": 2}
     args.update(extra)
     return {MODULE: args}
-
-
-def started(emulator, key=ADMIN_KEY):
-    return [c for c in emulator.calls(action="StartExecution") if c["access_key_id"] == key and c["status"] == 200]
 
 
 def test_image_rollout_updates_every_instance_and_the_configuration_and_a_rerun_is_a_no_op(emulator, tmp_path):
@@ -81,15 +67,14 @@ def test_check_mode_makes_no_change_and_returns_plan_and_diff(emulator, tmp_path
     assert group_state(emulator) == before
 
 
-def test_script_failure_reports_failing_instances_and_rollback_runs_the_rollback_script(emulator, tmp_path):
+def test_script_failure_reports_failing_instances_and_rollback_runs_the_rollback_script(emulator):
     instances = [{"id": "i-good000000000001"}, {"id": "i-bad0000000000002"}]
     emulator.load_world(world_with(instances=instances))
     script = 'if [ "$(cat instance_id 2>/dev/null || hostname)" = never ]; then :; fi; echo checking; exit 3'
-    run = run_tasks(emulator, tmp_path, [
+    [failed] = inprocess.run_tasks(emulator, [
         {MODULE: {"scaling_group_id": GROUP, "invoke_script": script, "rollback_script": "echo undone",
                   "batch_number": 1}},
     ])
-    failed = run[0]
     assert failed["failed"] is True
     assert failed["status"] == "Failed"
     assert failed["execution_id"] in failed["msg"] and "Failed" in failed["msg"]
@@ -98,10 +83,10 @@ def test_script_failure_reports_failing_instances_and_rollback_runs_the_rollback
     assert any("checking" in (i["output"] or "") or i["error"] for i in failing)
     assert failed["instances"][0]["instance_id"] in failed["msg"]
 
-    rollback = run_tasks(emulator, tmp_path, [
+    [rollback] = inprocess.run_tasks(emulator, [
         {MODULE: {"scaling_group_id": GROUP, "invoke_type": "rollback",
                   "source_execution_id": failed["rollback_source_execution_id"]}},
-    ])[0]
+    ])
     assert not rollback.get("failed"), rollback.get("msg")
     assert rollback["changed"] is True
     assert rollback["invoke_type"] == "rollback"
@@ -112,13 +97,12 @@ def test_script_failure_reports_failing_instances_and_rollback_runs_the_rollback
     assert all("undone" in (i["output"] or "") for i in rollback["instances"])
 
 
-def test_pause_adoption_conflict_and_image_rollback_of_a_paused_rollout(emulator, tmp_path):
-    run = run_tasks(emulator, tmp_path, [
+def test_pause_adoption_conflict_and_image_rollback_of_a_paused_rollout(emulator):
+    paused, adopted, conflict = inprocess.run_tasks(emulator, [
         image_task(batch_pause_option="EveryBatchPause"),
         image_task(batch_pause_option="EveryBatchPause"),
         {MODULE: {"scaling_group_id": GROUP, "invoke_script": "echo other"}},
     ])
-    paused, adopted, conflict = run.results
     assert paused["changed"] is True and paused["paused"] is True and paused["status"] == "Waiting"
     assert paused["pause_reason"]
     assert [b["status"] for b in paused["batches"]][:1] == ["Success"]
@@ -132,7 +116,7 @@ def test_pause_adoption_conflict_and_image_rollback_of_a_paused_rollout(emulator
 
     rollback_task = {MODULE: {"scaling_group_id": GROUP, "invoke_type": "rollback",
                               "source_execution_id": paused["execution_id"]}}
-    rolled, rolled_again = run_tasks(emulator, tmp_path, [rollback_task, rollback_task]).results
+    rolled, rolled_again = inprocess.run_tasks(emulator, [rollback_task, rollback_task])
     assert rolled_again["changed"] is False and rolled_again["execution_id"] == rolled["execution_id"]
     assert not rolled.get("failed"), rolled.get("msg")
     assert rolled["status"] == "Success" and rolled["changed"] is True
@@ -145,18 +129,16 @@ def test_pause_adoption_conflict_and_image_rollback_of_a_paused_rollout(emulator
     assert emulator.calls(action="ModifyScalingConfiguration", status=200)
 
 
-def test_a_run_given_the_previous_wait_hint_follows_the_next_batch_without_a_history_read(emulator, tmp_path):
+def test_a_run_given_the_previous_wait_hint_follows_the_next_batch_without_a_history_read(emulator):
     """The role passes each paused run's wait_hint to the run after the approval; that run skips one
-    ListTaskExecutions (the history read). Two groups, the same rollout: one next run with, one without."""
-    second_group, second_config = "asg-bp1demo0000000002", "asc-bp1demo0000000002"
-    world = read_world(None)
-    second = copy.deepcopy(world["scaling_groups"][0])
-    second.update(id=second_group, scaling_configuration={"id": second_config, "image_id": OLD_IMAGE})
-    world["scaling_groups"].append(second)
-    emulator.load_world(world, speed=6)  # a batch takes ~14 s: the next run adopts it well before it ends
-    groups = (GROUP, second_group)
-    paused = run_tasks(emulator, tmp_path, [image_task(scaling_group_id=g, batch_pause_option="EveryBatchPause")
-                                            for g in groups], poll_interval=None).results
+    ListTaskExecutions (the history read). Two groups, the same rollout: one next run with, one without.
+    (The saving itself is unit-tested in test_waiter.py; this is the module's end of it, on real executions.)"""
+    other = "asg-bp1demo0000000002"
+    # A batch takes ~3 s: the in-process run after the approval adopts it well before it ends.
+    emulator.load_world(world(extra_groups=[second_group(other, "asc-bp1demo0000000002")]), speed=30)
+    groups = (GROUP, other)
+    paused = inprocess.run_tasks(emulator, [image_task(scaling_group_id=g, batch_pause_option="EveryBatchPause")
+                                            for g in groups], poll_interval=None)
     for result in paused:
         assert result["paused"] is True, result.get("msg")
         hint = result["wait_hint"]
@@ -164,15 +146,15 @@ def test_a_run_given_the_previous_wait_hint_follows_the_next_batch_without_a_his
         assert len(hint["batch_seconds"]) == 1 and hint["tasks_before_loop"] >= 1
 
     history_reads = {}
-    for group, result, hint in ((GROUP, paused[0], paused[0]["wait_hint"]), (second_group, paused[1], None)):
+    for group, result, hint in ((GROUP, paused[0], paused[0]["wait_hint"]), (other, paused[1], None)):
         logged = emulator.calls()
         since = logged[-1]["index"] + 1 if logged else 0
         adopt = image_task(scaling_group_id=group, batch_pause_option="EveryBatchPause")
         if hint:
             adopt[MODULE]["wait_hint"] = hint
-        approved, finished = run_tasks(emulator, tmp_path, [
+        approved, finished = inprocess.run_tasks(emulator, [
             {"alicloud.rollout.oos_execution": {"execution_id": result["execution_id"], "action": "approve"}},
-            adopt], poll_interval=None).results
+            adopt], poll_interval=None)
         assert approved.get("failed") is not True, approved.get("msg")
         assert finished["status"] == "Success" and finished["adopted"] is True, finished.get("msg")
         assert finished["polls"] >= 1, "the batch ended before the run adopted it: nothing was waited for"
@@ -181,18 +163,18 @@ def test_a_run_given_the_previous_wait_hint_follows_the_next_batch_without_a_his
     assert history_reads[False] == history_reads[True] + 1, history_reads
 
 
-def test_processes_suspended_before_the_rollout_stay_suspended(emulator, tmp_path):
+def test_processes_suspended_before_the_rollout_stay_suspended(emulator):
     emulator.load_world(world_with(suspended_processes=["ScaleIn", "AlarmNotification"]))
-    result = run_tasks(emulator, tmp_path, [{MODULE: {"scaling_group_id": GROUP, "invoke_script": "true"}}])[0]
+    [result] = inprocess.run_tasks(emulator, [{MODULE: {"scaling_group_id": GROUP, "invoke_script": "true"}}])
     assert result["status"] == "Success", result.get("msg")
     assert "ScaleIn" not in result["parameters"]["exitProcess"]
     assert "ScaleOut" in result["parameters"]["exitProcess"]
     assert sorted(group_state(emulator)["suspended_processes"]) == ["AlarmNotification", "ScaleIn"]
 
 
-def test_package_rollout_then_no_op_when_every_instance_has_the_version(emulator, tmp_path):
+def test_package_rollout_then_no_op_when_every_instance_has_the_version(emulator):
     task = {MODULE: {"scaling_group_id": GROUP, "package_name": "nginx", "package_version": "1.26.1"}}
-    first, second = run_tasks(emulator, tmp_path, [task, task], diff=True).results
+    first, second = inprocess.run_tasks(emulator, [task, task], diff=True)
     assert first["status"] == "Success" and first["changed"] is True, first.get("msg")
     assert first["template_name"] == "ACS-ESS-RollingUpdateByConfigureOOSPackage"
     assert {v["package"] for v in first["diff"]["after"]["instances"].values()} == {"1.26.1"}
@@ -200,13 +182,12 @@ def test_package_rollout_then_no_op_when_every_instance_has_the_version(emulator
     assert second["changed"] is False and second["plan"]["action"] == "none"
 
 
-def test_wait_false_returns_at_once_and_the_timeout_keeps_the_execution(emulator, tmp_path):
+def test_wait_false_returns_at_once_and_the_timeout_keeps_the_execution(emulator):
     emulator.load_world(speed=1)
-    run = run_tasks(emulator, tmp_path, [
+    no_wait, timed_out = inprocess.run_tasks(emulator, [
         image_task(wait=False),
         image_task(wait_timeout=2, poll_interval=0.5),
     ])
-    no_wait, timed_out = run.results
     assert no_wait["changed"] is True and no_wait["status"] in ("Started", "Running")
     assert timed_out["failed"] is True and "Timed out" in timed_out["msg"]
     assert timed_out["execution_id"] == no_wait["execution_id"]
@@ -304,18 +285,15 @@ def test_invalid_requests_fail_before_any_api_call(failures):
     assert [c for c in failures["_calls"] if c["access_key_id"] == VALIDATION_ONLY_KEY] == []
 
 
-def test_transient_faults_are_retried_and_a_tokened_start_is_repeated_safely(emulator, tmp_path):
+def test_transient_faults_are_retried_and_a_tokened_start_is_repeated_safely(emulator):
     emulator.set_faults({"seed": 7, "error_rate": {"ListExecutions": 0.4, "DescribeScalingInstances": 0.4},
                          "drop_rate": {"DescribeScalingGroups": 0.3}})
-    set_faults_url = emulator.url + "/_emulator/faults"
-    run = run_tasks(emulator, tmp_path, [
+    [survived] = inprocess.run_tasks(emulator, [
         {MODULE: {"scaling_group_id": GROUP, "invoke_script": "echo through the noise", "retries": 8,
-                  "retry_max_delay": 0.5}},
-        {"ansible.builtin.uri": {"url": set_faults_url, "method": "POST", "body_format": "json",
-                                 "body": {"error_rate": {"StartExecution": 1.0}}}},
-        {MODULE: {"scaling_group_id": GROUP, "invoke_script": "echo never", "retries": 2, "retry_max_delay": 0.2}},
-    ])
-    survived, _, refused = run.results
+                  "retry_max_delay": 0.5}}])
+    emulator.set_faults({"error_rate": {"StartExecution": 1.0}})
+    [refused] = inprocess.run_tasks(emulator, [
+        {MODULE: {"scaling_group_id": GROUP, "invoke_script": "echo never", "retries": 2, "retry_max_delay": 0.2}}])
     assert survived["status"] == "Success", survived.get("msg")
     errors = [c for c in emulator.calls() if c["error_code"] in ("ServiceUnavailable", "InternalError")]
     assert errors, "the faults were not injected"

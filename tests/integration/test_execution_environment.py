@@ -12,7 +12,7 @@ import pytest
 import yaml
 from ansible.release import __version__ as CORE_VERSION
 
-from collection_package import BIN, ROOT, build_collection, isolated_ansible_env, run
+from support.package import BIN, ROOT, build_collection, isolated_ansible_env, run
 
 # The image gets the ansible-core of this venv (the newest supported one, 2.21, in the main .venv): it needs
 # Python 3.12+, hence the base image.

@@ -5,11 +5,8 @@ real signatures, no playbook). Judged on the emulator's state and call log."""
 import pytest
 
 from emulator_harness import read_world
-from inprocess_module import run_module
-
-GROUP = "asg-bp1demo0000000001"
-OLD_IMAGE = "m-bp1oldimage0000001"
-NEW_IMAGE = "m-bp1newimage0000002"
+from support.cloud import GROUP, NEW_IMAGE, OLD_IMAGE, group_state
+from support.inprocess import run_module
 
 # Simulated seconds per real second: an image rollout of 4 instances takes well under a second.
 SPEED = 3000
@@ -31,10 +28,6 @@ def world(fidelity=None, instances=4):
     if fidelity:
         doc["fidelity"] = dict(fidelity)
     return doc
-
-
-def group_state(emulator):
-    return next(g for g in emulator.state()["scaling_groups"] if g["id"] == GROUP)
 
 
 def images(emulator):

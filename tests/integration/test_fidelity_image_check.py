@@ -3,9 +3,9 @@ community; any status) and warns, instead of refusing, where it cannot decide. I
 import pytest
 
 from emulator_harness import read_world
-from inprocess_module import run_module
+from support.cloud import GROUP
+from support.inprocess import run_module
 
-GROUP = "asg-bp1demo0000000001"
 MARKET = "m-bp1marketimage00001"
 
 

@@ -1,13 +1,12 @@
 """One task over many scaling groups (ess_rolling_update scaling_group_ids) and oos_execution_info waiting for a
-set of executions, through ansible-playbook against the emulator."""
+set of executions, in-process (support.inprocess) against the emulator."""
 import copy
 
 from emulator_harness import read_world
-from playbook_runner import run_tasks
+from support.cloud import NEW_IMAGE, OLD_IMAGE
+from support.inprocess import run_tasks
 
 MODULE = "alicloud.rollout.ess_rolling_update"
-OLD_IMAGE = "m-bp1oldimage0000001"
-NEW_IMAGE = "m-bp1newimage0000002"
 FLEET = ["asg-bp1fleet000000000001", "asg-bp1fleet000000000002", "asg-bp1fleet000000000003"]
 MISSING = "asg-bp1fleet000000000404"  # not in the world
 
@@ -25,12 +24,11 @@ def fleet_world():
     return world
 
 
-def test_one_task_rolls_out_every_group_and_isolates_a_failing_one(emulator, tmp_path):
+def test_one_task_rolls_out_every_group_and_isolates_a_failing_one(emulator):
     emulator.load_world(fleet_world())
     task = {MODULE: {"scaling_group_ids": FLEET[:2] + [MISSING] + FLEET[2:], "image_id": NEW_IMAGE,
                      "batch_number": 2}}
-    run = run_tasks(emulator, tmp_path, [task, dict(task)])
-    first, again = run.results
+    first, again = run_tasks(emulator, [task, dict(task)])
 
     assert first.get("failed") is True
     assert MISSING in first["msg"] and "1 of 4" in first["msg"]
@@ -53,15 +51,13 @@ def test_one_task_rolls_out_every_group_and_isolates_a_failing_one(emulator, tmp
     assert len(emulator.calls(action="StartExecution", status=200)) == len(FLEET)
 
 
-def test_start_without_waiting_then_wait_for_the_set_in_one_task(emulator, tmp_path):
+def test_start_without_waiting_then_wait_for_the_set_in_one_task(emulator):
     emulator.load_world(fleet_world())
-    start = {MODULE: {"scaling_group_ids": FLEET, "image_id": NEW_IMAGE, "batch_number": 2, "wait": False},
-             "register": "started"}
-    wait = {"alicloud.rollout.oos_execution_info": {
-        "execution_ids": "{{ started.groups | map(attribute='execution_id') | list }}",
-        "wait_for": ["Success"], "wait_timeout": 120}}
-    run = run_tasks(emulator, tmp_path, [start, wait])
-    started, waited = run.results
+    [started] = run_tasks(emulator, [
+        {MODULE: {"scaling_group_ids": FLEET, "image_id": NEW_IMAGE, "batch_number": 2, "wait": False}}])
+    [waited] = run_tasks(emulator, [{"alicloud.rollout.oos_execution_info": {
+        "execution_ids": [g["execution_id"] for g in started["groups"]], "wait_for": ["Success"],
+        "wait_timeout": 120}}])
 
     assert not started.get("failed"), started.get("msg")
     assert {g["status"] for g in started["groups"]} <= {"Started", "Running", "Queued"}

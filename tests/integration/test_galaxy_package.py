@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from collection_package import (BIN, ROOT, build_collection, install_collection, isolated_ansible_env,
-                                tarball_files)
+from support.cloud import GROUP, NEW_IMAGE, group_state
+from support.package import (BIN, ROOT, build_collection, install_collection, isolated_ansible_env, tarball_files)
 
 # What a collection artifact may hold (top-level files and folders; tests only as the collection's unit tests).
 ALLOWED_TOP_LEVEL = {
@@ -17,10 +17,9 @@ ALLOWED_TOP_LEVEL = {
 }
 ALLOWED_UNDER_TESTS = ("tests/unit/", "tests/config.yml")
 FORBIDDEN_PATTERNS = ("*__pycache__*", "*.pyc", "*.tar.gz", ".venv*", "*/.venv*", "build/*", "tests/emulator/*",
-                      "tests/integration/*", "tests/sanity/*", "tests/output/*", "tests/bench/*", "tests/demo/*",
-                      "Makefile", "pytest.ini", ".ci/*", ".git*", "*.egg-info*", "changelogs/.plugin-cache.yaml")
-GROUP = "asg-bp1demo0000000001"
-NEW_IMAGE = "m-bp1newimage0000002"
+                      "tests/integration/*", "tests/support/*", "tests/sanity/*", "tests/output/*", "tests/bench/*",
+                      "tests/demo/*", "Makefile", "pytest.ini", ".ci/*", ".git*", "*.egg-info*",
+                      "changelogs/.plugin-cache.yaml")
 PLAYBOOK_TIMEOUT_S = 180
 
 
@@ -98,5 +97,4 @@ def test_installed_collection_runs_a_playbook_by_fqcn_against_the_emulator(emula
                              capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT_S)
     assert process.returncode == 0, process.stdout + process.stderr
 
-    group = next(g for g in emulator.state()["scaling_groups"] if g["id"] == GROUP)
-    assert {i["image_id"] for i in group["instances"]} == {NEW_IMAGE}
+    assert {i["image_id"] for i in group_state(emulator)["instances"]} == {NEW_IMAGE}

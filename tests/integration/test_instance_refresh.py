@@ -1,4 +1,5 @@
-"""ess_instance_refresh and ess_instance_refresh_info through ansible-playbook against the emulator.
+"""ess_instance_refresh and ess_instance_refresh_info against the emulator: in-process (support.inprocess), with check
+mode and diff through ansible-playbook.
 
 Results, the emulator's state() and its call log are asserted. The default world's group is eligible for instance
 refresh; ineligible groups, failing refreshes and lagging read-backs come from world keys and faults.
@@ -8,25 +9,18 @@ from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
-from emulator_harness import read_world
-from playbook_runner import mutating_calls
-from playbook_runner import run_tasks as run_playbook
-
-GROUP = "asg-bp1demo0000000001"
-CONFIG = "asc-bp1demo0000000001"
-OLD_IMAGE = "m-bp1oldimage0000001"
-NEW_IMAGE = "m-bp1newimage0000002"
-BAD_IMAGE = "m-bp1badimage0000003"
+from support import inprocess
+from support.cloud import BAD_IMAGE, CONFIG, GROUP, NEW_IMAGE, OLD_IMAGE, group_state, mutating_calls, world_with
+from support.playbook import run_tasks as run_playbook
 MODULE = "alicloud.rollout.ess_instance_refresh"
 INFO = "alicloud.rollout.ess_instance_refresh_info"
 # Long enough (2 days simulated = 288 s real at speed 600) that a checkpoint pause never ends by itself in a test.
 LONG_PAUSE_MINUTES = 2880
 
 
-def run_tasks(emulator, tmp_path, tasks, **kwargs):
-    # The tasks set poll_interval themselves; a group-wide default would reach the info module, which has none.
-    kwargs.setdefault("poll_interval", None)
-    return run_playbook(emulator, tmp_path, tasks, **kwargs)
+def run_tasks(emulator, tasks, **kwargs):
+    # The tasks set poll_interval themselves; a default would reach the info module, which has none.
+    return inprocess.run_tasks(emulator, tasks, poll_interval=None, **kwargs)
 
 
 def refresh(**extra):
@@ -47,10 +41,6 @@ def act(state, **extra):
     return {MODULE: args}
 
 
-def group_state(emulator):
-    return next(g for g in emulator.state()["scaling_groups"] if g["id"] == GROUP)
-
-
 def images(emulator):
     return sorted(i["image_id"] for i in group_state(emulator)["instances"])
 
@@ -59,15 +49,9 @@ def refresh_calls(emulator, action, since=0):
     return [c for c in emulator.calls(since=since, action=action)]
 
 
-def world_with(**group_changes):
-    world = read_world(None)
-    world["scaling_groups"][0].update(group_changes)
-    return world
-
-
-def test_preflight_refuses_an_economical_mode_group_before_any_change(emulator, tmp_path):
+def test_preflight_refuses_an_economical_mode_group_before_any_change(emulator):
     emulator.load_world(world_with(scaling_policy="recycle", multi_az_policy="BALANCE"))
-    blocked, by_ess = run_tasks(emulator, tmp_path, [refresh(), refresh(preflight="warn")]).results
+    blocked, by_ess = run_tasks(emulator, [refresh(), refresh(preflight="warn")])
 
     assert blocked["failed"] is True
     assert "Economical Mode" in blocked["msg"] and "ScalingPolicy recycle" in blocked["msg"]
@@ -80,9 +64,9 @@ def test_preflight_refuses_an_economical_mode_group_before_any_change(emulator, 
     assert emulator.state()["instance_refreshes"] == []
 
 
-def test_refresh_replaces_every_instance_and_a_rerun_changes_nothing(emulator, tmp_path):
+def test_refresh_replaces_every_instance_and_a_rerun_changes_nothing(emulator):
     before_ids = {i["id"] for i in group_state(emulator)["instances"]}
-    first, second = run_tasks(emulator, tmp_path, [refresh(), refresh()]).results
+    first, second = run_tasks(emulator, [refresh(), refresh()])
 
     assert not first.get("failed"), first.get("msg")
     assert first["changed"] is True and first["action"] == "started"
@@ -109,9 +93,9 @@ def test_refresh_replaces_every_instance_and_a_rerun_changes_nothing(emulator, t
     assert len(emulator.state()["instance_refreshes"]) == 1
 
 
-def test_checkpoint_pause_returns_then_resume_finishes(emulator, tmp_path):
+def test_checkpoint_pause_returns_then_resume_finishes(emulator):
     original_ids = {i["id"] for i in group_state(emulator)["instances"]}
-    paused, resumed, again = run_tasks(emulator, tmp_path, [canary(), act("resumed"), act("resumed")]).results
+    paused, resumed, again = run_tasks(emulator, [canary(), act("resumed"), act("resumed")])
 
     assert not paused.get("failed"), paused.get("msg")
     assert paused["changed"] is True and paused["paused"] is True
@@ -131,9 +115,8 @@ def test_checkpoint_pause_returns_then_resume_finishes(emulator, tmp_path):
     assert len(refresh_calls(emulator, "ResumeInstanceRefresh")) == 1
 
 
-def test_rollback_at_a_checkpoint_restores_the_old_image(emulator, tmp_path):
-    paused, rolled, again = run_tasks(emulator, tmp_path, [canary(), act("rolled_back"),
-                                                           act("rolled_back")]).results
+def test_rollback_at_a_checkpoint_restores_the_old_image(emulator):
+    paused, rolled, again = run_tasks(emulator, [canary(), act("rolled_back"), act("rolled_back")])
 
     assert paused["status"] == "CheckpointPause" and images(emulator) == [OLD_IMAGE] * 4
     assert not rolled.get("failed"), rolled.get("msg")
@@ -144,10 +127,10 @@ def test_rollback_at_a_checkpoint_restores_the_old_image(emulator, tmp_path):
     assert len(refresh_calls(emulator, "RollbackInstanceRefresh")) == 1
 
 
-def test_cancel_stops_the_refresh_and_a_second_cancel_is_ok(emulator, tmp_path):
+def test_cancel_stops_the_refresh_and_a_second_cancel_is_ok(emulator):
     would_cancel = dict(act("cancelled"), check_mode=True, diff=True)
-    paused, checked, cancelled, again = run_tasks(emulator, tmp_path, [canary(), would_cancel, act("cancelled"),
-                                                                       act("cancelled")]).results
+    paused, checked, cancelled, again = run_tasks(emulator, [canary(), would_cancel, act("cancelled"),
+                                                             act("cancelled")])
 
     assert paused["status"] == "CheckpointPause"
     assert checked["changed"] is True and checked["status"] == "Cancelled" and "Would send" in checked["msg"]
@@ -159,9 +142,9 @@ def test_cancel_stops_the_refresh_and_a_second_cancel_is_ok(emulator, tmp_path):
     assert len(refresh_calls(emulator, "CancelInstanceRefresh")) == 1
 
 
-def test_suspend_and_resume(emulator, tmp_path):
-    run = run_tasks(emulator, tmp_path, [canary(), act("suspended"), act("suspended"), act("resumed")])
-    paused, suspended, again, resumed = run.results
+def test_suspend_and_resume(emulator):
+    paused, suspended, again, resumed = run_tasks(emulator, [canary(), act("suspended"), act("suspended"),
+                                                             act("resumed")])
 
     assert suspended["changed"] is True and suspended["status"] == "Paused" and suspended["paused"] is True
     assert again["changed"] is False and again["status"] == "Paused"
@@ -170,9 +153,9 @@ def test_suspend_and_resume(emulator, tmp_path):
     assert len(refresh_calls(emulator, "SuspendInstanceRefresh")) == 1
 
 
-def test_rerun_adopts_the_paused_refresh_and_a_different_request_is_refused(emulator, tmp_path):
+def test_rerun_adopts_the_paused_refresh_and_a_different_request_is_refused(emulator):
     other = refresh(desired_configuration={"image_id": OLD_IMAGE}, skip_matching=False)
-    paused, adopted, refused = run_tasks(emulator, tmp_path, [canary(), canary(), other]).results
+    paused, adopted, refused = run_tasks(emulator, [canary(), canary(), other])
 
     assert paused["status"] == "CheckpointPause"
     assert not adopted.get("failed"), adopted.get("msg")
@@ -185,10 +168,10 @@ def test_rerun_adopts_the_paused_refresh_and_a_different_request_is_refused(emul
     assert len(refresh_calls(emulator, "StartInstanceRefresh")) == 1
 
 
-def test_interrupted_wait_times_out_with_the_task_and_a_rerun_adopts_it(emulator, tmp_path):
-    # Slow enough (a wave takes 3 s real) that the refresh is still running when the second task starts.
-    emulator.load_world(speed=20)
-    timed_out, adopted = run_tasks(emulator, tmp_path, [refresh(wait_timeout=0), refresh()]).results
+def test_interrupted_wait_times_out_with_the_task_and_a_rerun_adopts_it(emulator):
+    # Slow enough (a wave takes 1 s real) that the refresh is still running when the second run starts.
+    emulator.load_world(speed=60)
+    timed_out, adopted = run_tasks(emulator, [refresh(wait_timeout=0), refresh()])
 
     assert timed_out["failed"] is True and "Timed out" in timed_out["msg"]
     assert timed_out["task_id"].startswith("ir-") and timed_out["task"]["running"] is True
@@ -200,11 +183,11 @@ def test_interrupted_wait_times_out_with_the_task_and_a_rerun_adopts_it(emulator
     assert len(refresh_calls(emulator, "StartInstanceRefresh")) == 1
 
 
-def test_image_for_a_launch_template_group_is_refused_by_preflight_and_by_ess(emulator, tmp_path):
+def test_image_for_a_launch_template_group_is_refused_by_preflight_and_by_ess(emulator):
     emulator.load_world(world_with(launch_template={"id": "lt-bp1demo", "version": "3"}))
     strict = refresh()
     by_ess = refresh(preflight="warn")
-    blocked, refused = run_tasks(emulator, tmp_path, [strict, by_ess]).results
+    blocked, refused = run_tasks(emulator, [strict, by_ess])
 
     assert blocked["failed"] is True and "launch template lt-bp1demo" in blocked["msg"]
     assert refused["failed"] is True
@@ -214,10 +197,10 @@ def test_image_for_a_launch_template_group_is_refused_by_preflight_and_by_ess(em
     assert emulator.state()["instance_refreshes"] == []
 
 
-def test_a_failing_refresh_fails_with_the_detail_and_can_be_rolled_back(emulator, tmp_path):
+def test_a_failing_refresh_fails_with_the_detail_and_can_be_rolled_back(emulator):
     emulator.load_world(faults={"unhealthy_images": [BAD_IMAGE]})
-    failed, rolled = run_tasks(emulator, tmp_path, [refresh(desired_configuration={"image_id": BAD_IMAGE}),
-                                                    act("rolled_back")]).results
+    failed, rolled = run_tasks(emulator, [refresh(desired_configuration={"image_id": BAD_IMAGE}),
+                                          act("rolled_back")])
 
     assert failed["failed"] is True and failed["changed"] is True and failed["status"] == "Failed"
     assert "ended Failed" in failed["msg"] and failed["task"]["detail"] in failed["msg"]
@@ -227,10 +210,10 @@ def test_a_failing_refresh_fails_with_the_detail_and_can_be_rolled_back(emulator
     assert images(emulator) == [OLD_IMAGE] * 4
 
 
-def test_waits_after_actions_outlast_a_lagging_read_back(emulator, tmp_path):
+def test_waits_after_actions_outlast_a_lagging_read_back(emulator):
     # ESS may answer an action before the task shows it; at speed 600 this lag is 0.1 s real, one poll.
     emulator.set_faults({"refresh_control_delay": 60})
-    paused, resumed = run_tasks(emulator, tmp_path, [canary(), act("resumed")]).results
+    paused, resumed = run_tasks(emulator, [canary(), act("resumed")])
 
     assert paused["status"] == "CheckpointPause"
     assert not resumed.get("failed"), resumed.get("msg")
@@ -238,12 +221,12 @@ def test_waits_after_actions_outlast_a_lagging_read_back(emulator, tmp_path):
     assert images(emulator) == [NEW_IMAGE] * 4
 
 
-def test_rollback_of_a_latest_template_version_is_refused_before_any_call(emulator, tmp_path):
+def test_rollback_of_a_latest_template_version_is_refused_before_any_call(emulator):
     world = world_with(launch_template={"id": "lt-bp1demo", "version": "1"})
     world["launch_templates"] = [{"id": "lt-bp1demo", "versions": {"1": OLD_IMAGE, "2": NEW_IMAGE}}]
     emulator.load_world(world)
     latest = refresh(desired_configuration={"launch_template_id": "lt-bp1demo", "launch_template_version": "Latest"})
-    done, refused = run_tasks(emulator, tmp_path, [latest, act("rolled_back")]).results
+    done, refused = run_tasks(emulator, [latest, act("rolled_back")])
 
     assert not done.get("failed"), done.get("msg")
     assert done["status"] == "Successful" and images(emulator) == [NEW_IMAGE] * 4
@@ -254,7 +237,7 @@ def test_rollback_of_a_latest_template_version_is_refused_before_any_call(emulat
 
 def test_check_mode_sends_nothing_and_reports_plan_and_diff(emulator, tmp_path):
     before = group_state(emulator)
-    result = run_tasks(emulator, tmp_path, [canary()], check=True, diff=True)[0]
+    result = run_playbook(emulator, tmp_path, [canary()], check=True, diff=True, poll_interval=None)[0]
 
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True and result["action"] == "started"
@@ -264,16 +247,16 @@ def test_check_mode_sends_nothing_and_reports_plan_and_diff(emulator, tmp_path):
     assert group_state(emulator) == before
 
 
-def test_check_mode_with_nothing_to_refresh_is_unchanged(emulator, tmp_path):
+def test_check_mode_with_nothing_to_refresh_is_unchanged(emulator):
     # SkipMatching matches by the desired configuration's ID: every instance was created from the group's own.
-    result = run_tasks(emulator, tmp_path, [refresh(desired_configuration={"scaling_configuration_id": CONFIG})],
+    result = run_tasks(emulator, [refresh(desired_configuration={"scaling_configuration_id": CONFIG})],
                        check=True)[0]
 
     assert result["changed"] is False and result["plan"]["instances_to_refresh"] == []
     assert mutating_calls(emulator) == []
 
 
-def test_bad_input_fails_naming_the_option_without_any_api_call(emulator, tmp_path):
+def test_bad_input_fails_naming_the_option_without_any_api_call(emulator):
     tasks = [
         refresh(checkpoints=[50]),
         refresh(min_healthy_percentage=120),
@@ -281,7 +264,7 @@ def test_bad_input_fails_naming_the_option_without_any_api_call(emulator, tmp_pa
         refresh(desired_configuration={"launch_template_version": "3"}),
         refresh(poll_interval=0),
     ]
-    results = run_tasks(emulator, tmp_path, tasks).results
+    results = run_tasks(emulator, tasks)
 
     assert all(r["failed"] for r in results)
     assert "checkpoints" in results[0]["msg"] and "last percentage must be 100" in results[0]["msg"]
@@ -292,9 +275,9 @@ def test_bad_input_fails_naming_the_option_without_any_api_call(emulator, tmp_pa
     assert emulator.calls() == []
 
 
-def test_acting_without_tasks_an_unknown_task_or_info_without_a_filter_fails_clearly(emulator, tmp_path):
+def test_acting_without_tasks_an_unknown_task_or_info_without_a_filter_fails_clearly(emulator):
     tasks = [act("cancelled"), act("resumed", task_id="ir-doesnotexist"), {INFO: {}}, {INFO: {"task_ids": []}}]
-    none_yet, unknown, no_filter, empty_ids = run_tasks(emulator, tmp_path, tasks).results
+    none_yet, unknown, no_filter, empty_ids = run_tasks(emulator, tasks)
 
     assert none_yet["failed"] is True and "has no instance refresh task" in none_yet["msg"]
     assert unknown["failed"] is True and "ir-doesnotexist does not exist" in unknown["msg"]
@@ -304,15 +287,15 @@ def test_acting_without_tasks_an_unknown_task_or_info_without_a_filter_fails_cle
     assert [c["action"] for c in emulator.calls()] == ["DescribeInstanceRefreshes", "DescribeInstanceRefreshes"]
 
 
-def test_info_lists_tasks_of_the_group_and_by_id(emulator, tmp_path):
-    run = run_tasks(emulator, tmp_path, [
+def test_info_lists_tasks_of_the_group_and_by_id(emulator):
+    first, _cancel, second = run_tasks(emulator, [
         canary(), act("cancelled"), refresh(desired_configuration={"image_id": OLD_IMAGE}, checkpoints=[50, 100],
-                                            checkpoint_pause_time=LONG_PAUSE_MINUTES),
+                                            checkpoint_pause_time=LONG_PAUSE_MINUTES)])
+    listed, running, by_id = run_tasks(emulator, [
         {INFO: {"scaling_group_id": GROUP}},
         {INFO: {"scaling_group_id": GROUP, "running_only": True}},
-        {INFO: {"task_ids": ["{{ result_0.task_id }}"]}},
+        {INFO: {"task_ids": [first["task_id"]]}},
     ])
-    first, _cancel, second, listed, running, by_id = run.results
 
     assert second["status"] == "CheckpointPause"
     assert [t["task_id"] for t in listed["tasks"]] == [second["task_id"], first["task_id"]]

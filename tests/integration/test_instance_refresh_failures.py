@@ -1,5 +1,5 @@
 """ess_instance_refresh when the refresh does not simply succeed: it ends Failed, the wait runs out, or the
-module does not wait. Driven through ansible-playbook against the emulator (faults `failing_refresh_images`
+module does not wait. Driven in-process (support.inprocess) against the emulator (faults `failing_refresh_images`
 and a slow world), not against a scripted client.
 """
 
@@ -7,11 +7,8 @@ from __future__ import (absolute_import, division, print_function)
 
 __metaclass__ = type
 
-from playbook_runner import run_tasks
-
-GROUP = "asg-bp1demo0000000001"
-OLD_IMAGE = "m-bp1oldimage0000001"
-NEW_IMAGE = "m-bp1newimage0000002"
+from support.cloud import GROUP, NEW_IMAGE, OLD_IMAGE, group_state
+from support.inprocess import run_tasks
 MODULE = "alicloud.rollout.ess_instance_refresh"
 
 
@@ -23,14 +20,13 @@ def refresh(**extra):
 
 
 def images(emulator):
-    group = next(g for g in emulator.state()["scaling_groups"] if g["id"] == GROUP)
-    return sorted(i["image_id"] for i in group["instances"])
+    return sorted(i["image_id"] for i in group_state(emulator)["instances"])
 
 
-def test_a_refresh_that_ends_failed_fails_the_module_with_the_detail(emulator, tmp_path):
+def test_a_refresh_that_ends_failed_fails_the_module_with_the_detail(emulator):
     emulator.set_faults({"failing_refresh_images": [NEW_IMAGE]})
 
-    failed = run_tasks(emulator, tmp_path, [refresh()], poll_interval=None)[0]
+    failed = run_tasks(emulator, [refresh()], poll_interval=None)[0]
 
     assert failed["failed"] is True
     assert failed["changed"] is True and failed["action"] == "started"
@@ -46,11 +42,11 @@ def test_a_refresh_that_ends_failed_fails_the_module_with_the_detail(emulator, t
     assert images(emulator) == [OLD_IMAGE] * 4  # nothing could be created, nothing was removed
 
 
-def test_a_short_wait_times_out_with_the_last_task_seen(emulator, tmp_path):
+def test_a_short_wait_times_out_with_the_last_task_seen(emulator):
     # A wave takes 3 s real at speed 20: the refresh is still running when the 1 s wait runs out.
     emulator.load_world(speed=20)
 
-    timed_out = run_tasks(emulator, tmp_path, [refresh(wait_timeout=1)], poll_interval=None)[0]
+    timed_out = run_tasks(emulator, [refresh(wait_timeout=1)], poll_interval=None)[0]
 
     assert timed_out["failed"] is True and "Timed out after 1s" in timed_out["msg"]
     assert timed_out["changed"] is True and timed_out["action"] == "started"
@@ -61,10 +57,10 @@ def test_a_short_wait_times_out_with_the_last_task_seen(emulator, tmp_path):
     assert task["InstanceRefreshTaskId"] == timed_out["task_id"]
 
 
-def test_without_wait_the_module_returns_the_new_task(emulator, tmp_path):
+def test_without_wait_the_module_returns_the_new_task(emulator):
     emulator.load_world(speed=20)
 
-    started = run_tasks(emulator, tmp_path, [refresh(wait=False)], poll_interval=None)[0]
+    started = run_tasks(emulator, [refresh(wait=False)], poll_interval=None)[0]
 
     assert not started.get("failed"), started.get("msg")
     assert started["changed"] is True and started["action"] == "started"

@@ -13,7 +13,7 @@ import subprocess
 
 import yaml
 
-from playbook_runner import ANSIBLE_PLAYBOOK, ROOT, ansible_env, warnings_about_our_content
+from support.playbook import ANSIBLE_PLAYBOOK, ROOT, ansible_env, warnings_about_our_content
 
 PLAYBOOK_TIMEOUT_S = 300
 # Documented plays that need a collection this one does not depend on (awx.awx): they cannot load here.

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from emulator_harness import EmulatorClient
-from playbook_runner import mutating_calls, run_tasks
-from reliability.common import account, repo_path, world
+from support.playbook import mutating_calls, run_tasks
+from support.reliability.common import account, repo_path, world
 
 GROUP = "asg-bp1demo0000000001"
 INFO = "alicloud.rollout.oos_execution_info"

@@ -11,7 +11,8 @@ import os
 import re
 
 from emulator_harness import read_world
-from playbook_runner import run_tasks
+from support.cloud import GROUP, NEW_IMAGE
+from support.inprocess import run_tasks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POLICY = os.path.join(ROOT, "docs", "ram-policy.json")
@@ -20,8 +21,6 @@ TEMPLATE_POLICY = os.path.join(ROOT, "docs", "ram-policy-oos-template.json")
 PRODUCTS = ("oos", "ess", "ecs", "sts", "slb", "alb", "nlb")
 # The client layer's own generic wrappers pass their caller's action through; they call nothing themselves.
 CLIENT_LAYER = os.path.join("plugins", "module_utils", "client.py")
-GROUP = "asg-bp1demo0000000001"
-NEW_IMAGE = "m-bp1newimage0000002"
 
 
 def _module_dicts(tree):
@@ -131,9 +130,9 @@ ROLLOUT = [
 ]
 
 
-def test_an_account_with_only_this_policy_can_roll_out(emulator, tmp_path):
+def test_an_account_with_only_this_policy_can_roll_out(emulator):
     emulator.load_world(world_with_policy_account(load_policy()))
-    rollout, info = run_tasks(emulator, tmp_path, ROLLOUT, account="least").results
+    rollout, info = run_tasks(emulator, ROLLOUT, account="least")
 
     assert not rollout.get("failed"), rollout.get("msg")
     assert rollout["status"] == "Success"
@@ -141,11 +140,11 @@ def test_an_account_with_only_this_policy_can_roll_out(emulator, tmp_path):
     assert emulator.calls(access_key_id="LTAI5tEmulatorLeast001", status=403) == []
 
 
-def test_the_policy_is_enforced_an_action_less_is_denied(emulator, tmp_path):
+def test_the_policy_is_enforced_an_action_less_is_denied(emulator):
     policy = copy.deepcopy(load_policy())
     policy["Statement"][0]["Action"].remove("oos:StartExecution")
     emulator.load_world(world_with_policy_account(policy))
-    rollout = run_tasks(emulator, tmp_path, ROLLOUT[:1], account="least")[0]
+    [rollout] = run_tasks(emulator, ROLLOUT[:1], account="least")
 
     assert rollout.get("failed")
     denied = emulator.calls(access_key_id="LTAI5tEmulatorLeast001", action="StartExecution")

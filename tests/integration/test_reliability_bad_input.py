@@ -6,16 +6,15 @@ so the emulator's call log tells exactly which calls each case made, and works o
 so no case can see what another left behind (a rollout in flight, suspended processes).
 """
 import json
-import os
 import time
 
 import pytest
 import yaml
 
 from emulator_harness import EmulatorClient
-from reliability import summary
-from reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, ROLE_ARN, account, crash_markers,
-                                run_playbook, world, write_playbook)
+from support.reliability import summary
+from support.reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, RECORDER_PLUGINS, ROLE_ARN,
+                                        account, crash_markers, run_playbook, world, write_playbook)
 
 INACTIVE_GROUP = "asg-bp1inactive00000001"
 EMPTY_GROUP = "asg-bp1empty0000000001"
@@ -47,7 +46,6 @@ SCRIPT_TEMPLATE = "ACS-ESS-RollingUpdateByRunCommandInScalingGroup"
 HISTORY_TIMEOUT_S = 60
 MISSING_CONFIG = "/nonexistent/aliyun/config.json"
 FORKS = 4
-CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reliability", "callback_plugins")
 BIG_SCRIPT = "#!/bin/bash\n" + ("echo 'padding line to exceed the RunCommand content limit'\n" * 400)  # ~22 KB
 ROLLOUT = "alicloud.rollout.ess_rolling_update"
 INFO = "alicloud.rollout.oos_execution_info"
@@ -329,7 +327,7 @@ def outcomes(emulator_process, tmp_path_factory, request):
     # No ALICLOUD_* / ALIBABA_CLOUD_* credentials for the play itself: each task brings its own.
     process = run_playbook(emulator, playbook, ["-i", str(work / "inventory.yml"), "-f", str(FORKS)], cwd=work, env={
         "ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
-        "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS, "ANSIBLE_CALLBACKS_ENABLED": "reliability_recorder",
+        "ANSIBLE_CALLBACK_PLUGINS": RECORDER_PLUGINS, "ANSIBLE_CALLBACKS_ENABLED": "reliability_recorder",
         "RELIABILITY_RESULTS": str(results_file)})
     recorded = {}
     for line in results_file.read_text().splitlines():

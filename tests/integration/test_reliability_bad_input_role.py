@@ -5,9 +5,9 @@ import pytest
 import yaml
 
 from emulator_harness import EmulatorClient
-from reliability import summary
-from reliability.common import (NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, account, crash_markers, run_recorded, world,
-                                write_playbook)
+from support.reliability import summary
+from support.reliability.common import (NEW_IMAGE, OLD_IMAGE, READONLY_POLICIES, account, crash_markers,
+                                        run_recorded, world, write_playbook)
 
 INACTIVE_GROUP = "asg-bp1roleinactive0001"
 EMPTY_GROUP = "asg-bp1roleempty000001"

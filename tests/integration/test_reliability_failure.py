@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from reliability import summary
-from reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, crash_markers, group_state, rollout_executions,
-                                run_playbook, world, write_playbook)
+from support.reliability import summary
+from support.reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, crash_markers, group_state, rollout_executions,
+                                        run_playbook, world, write_playbook)
 
 SUSPENDED_BY_USER = ["AlarmNotification"]
 # 4 instances in 3 batches: [0, 1], [2], [3] (the template takes the group's order; remainder first).

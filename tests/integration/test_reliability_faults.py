@@ -5,9 +5,9 @@ whose response was lost is retried with the same ClientToken and adopts the exec
 """
 import pytest
 
-from reliability import summary
-from reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, crash_markers, faults_hit, group_state,
-                                rollout_executions, run_playbook, run_tasks, repo_path)
+from support.reliability import summary
+from support.reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, crash_markers, faults_hit, group_state,
+                                        rollout_executions, run_playbook, run_tasks, repo_path)
 
 ROLLOUT = "alicloud.rollout.ess_rolling_update"
 PATIENT = {"retries": 12, "retry_max_delay": 1.0, "poll_interval": 0.25}

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from reliability import summary
-from reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, BAD_IMAGE, crash_markers, group_state,
-                                rollout_executions, repo_path)
-from playbook_runner import ANSIBLE_PLAYBOOK, ROOT, ansible_env
+from support.reliability import summary
+from support.reliability.common import (GROUP, NEW_IMAGE, OLD_IMAGE, BAD_IMAGE, crash_markers, group_state,
+                                        rollout_executions, repo_path)
+from support.playbook import ANSIBLE_PLAYBOOK, ROOT, ansible_env
 
 KILL_DEADLINE_S = 180
 RUN_TIMEOUT_S = 300

@@ -10,9 +10,9 @@ import json
 import pytest
 import yaml
 
-from reliability import summary
-from reliability.common import (NEW_IMAGE, OLD_IMAGE, account, crash_markers, repo_path, rollout_executions, run_recorded,
-                                world, write_playbook)
+from support.reliability import summary
+from support.reliability.common import (NEW_IMAGE, OLD_IMAGE, account, crash_markers, repo_path, rollout_executions,
+                                        run_recorded, world, write_playbook)
 
 POLICY_PATH = repo_path("docs", "ram-policy.json")
 FORKS = 4

@@ -12,10 +12,10 @@ import ansible_runner
 import pytest
 import yaml
 
-from reliability import summary
-from reliability.common import (GROUP, account, crash_markers, leaks_in, rollout_executions, run_playbook, world,
-                                write_playbook)
-from playbook_runner import COLLECTIONS
+from support.reliability import summary
+from support.reliability.common import (GROUP, account, crash_markers, leaks_in, rollout_executions, run_playbook,
+                                        world, write_playbook)
+from support.playbook import COLLECTIONS
 
 KEY_ID = "LTAI5tRelSecrets0001"
 SECRET = "reliab-SECRET-7f3a9c1e5b"

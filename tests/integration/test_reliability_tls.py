@@ -5,8 +5,8 @@ The emulator is put behind a local HTTPS front with a self-signed certificate ma
 """
 import pytest
 
-from reliability.common import GROUP, crash_markers, run_tasks
-from reliability.tls import TlsFront, self_signed_certificate
+from support.reliability.common import GROUP, crash_markers, run_tasks
+from support.reliability.tls import TlsFront, self_signed_certificate
 
 INFO = "alicloud.rollout.ess_scaling_group_info"
 TLS_ERROR_WORDS = ("certificate verify failed", "CERTIFICATE_VERIFY_FAILED")

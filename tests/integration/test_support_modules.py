@@ -1,22 +1,12 @@
 """The supporting modules (ess_scaling_processes, ess_scaling_group_info, ess_instance_standby, oos_execution)
-through ansible-playbook against the emulator: results, check mode, diff, idempotence and the cloud state."""
-import copy
+against the emulator: results, check mode, diff, idempotence and the cloud state.
 
-from emulator_harness import read_world
-from playbook_runner import mutating_calls, run_tasks
-
-GROUP = "asg-bp1demo0000000001"
-OTHER_GROUP = "asg-bp1other000000002"
-NEW_IMAGE = "m-bp1newimage0000002"
-OLD_IMAGE = "m-bp1oldimage0000001"
-
-
-def group_state(emulator, group_id=GROUP):
-    return next(g for g in emulator.state()["scaling_groups"] if g["id"] == group_id)
-
-
-def execution_state(emulator, execution_id):
-    return next(e for e in emulator.state()["executions"] if e["id"] == execution_id)
+Check mode and diff through Ansible are shown once, by ansible-playbook (suspending processes); the other
+scenarios run the modules in-process (support.inprocess)."""
+from support import inprocess
+from support.cloud import (GROUP, NEW_IMAGE, OTHER_GROUP, execution_state, group_state, mutating_calls,
+                           second_group, world, world_with)
+from support.playbook import run_tasks
 
 
 def processes(**args):
@@ -49,14 +39,13 @@ def test_suspend_in_check_mode_changes_nothing_and_shows_the_diff(emulator, tmp_
     assert mutating_calls(emulator) == []
 
 
-def test_suspend_is_idempotent_and_resume_acts_only_on_what_is_named(emulator, tmp_path):
-    emulator.load_world(_world_with_group_changes(suspended_processes=["HealthCheck"]))
-    run = run_tasks(emulator, tmp_path, [
+def test_suspend_is_idempotent_and_resume_acts_only_on_what_is_named(emulator):
+    emulator.load_world(world_with(suspended_processes=["HealthCheck"]))
+    first, again, resume = inprocess.run_tasks(emulator, [
         processes(processes=["ScaleIn", "HealthCheck"]),
         processes(processes=["ScaleIn", "HealthCheck"]),
         processes(processes=["ScaleIn", "ScaleOut"], state="resumed"),
     ])
-    first, again, resume = run.results
 
     assert first["changed"] is True and first["processes_changed"] == ["ScaleIn"]
     assert first["suspended_processes_before"] == ["HealthCheck"]
@@ -67,9 +56,9 @@ def test_suspend_is_idempotent_and_resume_acts_only_on_what_is_named(emulator, t
     assert group_state(emulator)["suspended_processes"] == ["HealthCheck"]
 
 
-def test_group_info_reports_configuration_processes_and_instances(emulator, tmp_path):
-    result = run_tasks(emulator, tmp_path, [{"alicloud.rollout.ess_scaling_group_info": {
-        "scaling_group_id": GROUP, "verify_region": True}}])[0]
+def test_group_info_reports_configuration_processes_and_instances(emulator):
+    [result] = inprocess.run_tasks(emulator, [{"alicloud.rollout.ess_scaling_group_info": {
+        "scaling_group_id": GROUP, "verify_region": True}}])
 
     assert not result.get("failed"), result.get("msg")
     assert "cn-hangzhou" in result["regions"]
@@ -89,34 +78,32 @@ def test_group_info_reports_configuration_processes_and_instances(emulator, tmp_
         assert reported["protected"] is instance["protected"]
 
 
-def test_group_info_fails_clearly_for_an_unknown_region_or_group(emulator, tmp_path):
-    run = run_tasks(emulator, tmp_path, [
+def test_group_info_fails_clearly_for_an_unknown_region_or_group(emulator):
+    bad_region, missing_group = inprocess.run_tasks(emulator, [
         {"alicloud.rollout.ess_scaling_group_info": {"scaling_group_id": GROUP, "verify_region": True,
                                                      "region": "xx-nowhere-9"}},
         {"alicloud.rollout.ess_scaling_group_info": {"scaling_group_id": "asg-bp1doesnotexist01"}},
     ])
-    bad_region, missing_group = run.results
 
     assert bad_region["failed"] is True and "Region xx-nowhere-9 is not one of the regions" in bad_region["msg"]
     assert missing_group["failed"] is True
     assert missing_group["error"]["code"] == "InvalidScalingGroupId.NotFound"
 
 
-def test_standby_round_trip_with_check_mode_and_idempotence(emulator, tmp_path):
+def test_standby_round_trip_with_check_mode_and_idempotence(emulator):
     instance_id = group_state(emulator)["instances"][0]["id"]
-    checked = run_tasks(emulator, tmp_path, [standby(instance_ids=[instance_id], state="Standby")],
-                        check=True, diff=True)[0]
+    [checked] = inprocess.run_tasks(emulator, [standby(instance_ids=[instance_id], state="Standby")],
+                                    check=True, diff=True)
     assert checked["changed"] is True and checked["instances_changed"] == [instance_id]
     assert checked["diff"]["after"]["lifecycle_states"][instance_id] == "Standby"
     assert group_state(emulator)["instances"][0]["lifecycle_state"] == "InService"
 
-    run = run_tasks(emulator, tmp_path, [
+    enter, enter_again, leave, leave_again = inprocess.run_tasks(emulator, [
         standby(instance_ids=[instance_id], state="Standby"),
         standby(instance_ids=[instance_id], state="Standby"),
         standby(instance_ids=[instance_id], state="InService"),
         standby(instance_ids=[instance_id], state="InService"),
     ])
-    enter, enter_again, leave, leave_again = run.results
 
     assert enter["changed"] is True and enter["lifecycle_states_after"][instance_id] == "Standby"
     assert enter_again["changed"] is False
@@ -125,24 +112,24 @@ def test_standby_round_trip_with_check_mode_and_idempotence(emulator, tmp_path):
     assert group_state(emulator)["instances"][0]["lifecycle_state"] == "InService"
 
 
-def test_standby_refuses_instances_outside_the_group(emulator, tmp_path):
-    result = run_tasks(emulator, tmp_path, [standby(instance_ids=["i-bp1notinthegroup000"], state="Standby")])[0]
+def test_standby_refuses_instances_outside_the_group(emulator):
+    [result] = inprocess.run_tasks(emulator, [standby(instance_ids=["i-bp1notinthegroup000"], state="Standby")])
 
     assert result["failed"] is True and "not in scaling group" in result["msg"]
     assert mutating_calls(emulator) == []
 
 
-def test_approve_continues_a_paused_rollout_and_is_idempotent(emulator, tmp_path):
-    started = run_tasks(emulator, tmp_path, [paused_rollout()])[0]
+def test_approve_continues_a_paused_rollout_and_is_idempotent(emulator):
+    [started] = inprocess.run_tasks(emulator, [paused_rollout()])
     execution_id = started["execution_id"]
     assert started["paused"] is True
 
-    checked = run_tasks(emulator, tmp_path, [execution_action(execution_id, "approve")], check=True, diff=True)[0]
+    [checked] = inprocess.run_tasks(emulator, [execution_action(execution_id, "approve")], check=True, diff=True)
     assert checked["changed"] is True and checked["status_before"] == "Waiting"
     assert checked["diff"] == {"before": {"status": "Waiting"}, "after": {"status": "Running"}}
     assert execution_state(emulator, execution_id)["status"] == "Waiting"
 
-    run = run_tasks(emulator, tmp_path, [
+    approve, _, approve_again, cancel_finished, reject_finished = inprocess.run_tasks(emulator, [
         execution_action(execution_id, "approve"),
         {"alicloud.rollout.oos_execution_info": {"execution_ids": [execution_id], "wait_for": ["Success", "Failed"],
                                                  "poll_interval": 0.3, "wait_timeout": 60}},
@@ -150,7 +137,6 @@ def test_approve_continues_a_paused_rollout_and_is_idempotent(emulator, tmp_path
         execution_action(execution_id, "cancel"),
         execution_action(execution_id, "reject"),
     ])
-    approve, _, approve_again, cancel_finished, reject_finished = run.results
 
     assert approve["changed"] is True and approve["waiting_status_before"] == "BatchPause"
     assert approve_again["changed"] is False and not approve_again.get("failed")
@@ -160,35 +146,19 @@ def test_approve_continues_a_paused_rollout_and_is_idempotent(emulator, tmp_path
     assert {i["image_id"] for i in group_state(emulator)["instances"]} == {NEW_IMAGE}
 
 
-def test_cancel_acts_only_on_the_execution_given(emulator, tmp_path):
-    emulator.load_world(_world_with_second_group())
-    run = run_tasks(emulator, tmp_path, [paused_rollout(GROUP), paused_rollout(OTHER_GROUP)])
+def test_cancel_acts_only_on_the_execution_given(emulator):
+    emulator.load_world(world(extra_groups=[second_group(name="api", instances=2)]))
+    run = inprocess.run_tasks(emulator, [paused_rollout(GROUP), paused_rollout(OTHER_GROUP)])
     mine, other = run[0]["execution_id"], run[1]["execution_id"]
 
-    run = run_tasks(emulator, tmp_path, [
+    cancel, cancel_again, approve_cancelled = inprocess.run_tasks(emulator, [
         execution_action(mine, "cancel", poll_interval=0.3),
         execution_action(mine, "cancel"),
         execution_action(mine, "approve"),
     ])
-    cancel, cancel_again, approve_cancelled = run.results
 
     assert cancel["changed"] is True and cancel["status"] == "Cancelled"
     assert cancel_again["changed"] is False
     assert approve_cancelled["failed"] is True and "is Cancelled" in approve_cancelled["msg"]
     assert execution_state(emulator, mine)["status"] == "Cancelled"
     assert execution_state(emulator, other)["status"] == "Waiting"
-
-
-def _world_with_group_changes(**changes):
-    world = read_world(None)
-    world["scaling_groups"][0].update(copy.deepcopy(changes))
-    return world
-
-
-def _world_with_second_group():
-    world = read_world(None)
-    second = copy.deepcopy(world["scaling_groups"][0])
-    second.update(id=OTHER_GROUP, name="api",
-                  scaling_configuration={"id": "asc-bp1other000000002", "image_id": OLD_IMAGE}, instances=2)
-    world["scaling_groups"].append(second)
-    return world

@@ -1,25 +1,14 @@
-"""Shared pieces of the reliability suite: worlds, playbook runs, evidence from the emulator's call log."""
-import copy
+"""Pieces of the reliability suite: accounts, recorded playbook runs, evidence from the emulator's call log.
+(The default world's ids, world() and group_state() live in support.cloud, playbook runs in support.playbook.)"""
 import json
 import os
-import subprocess
 
-import yaml
+from support.cloud import (BAD_IMAGE, CONFIG, GROUP, NEW_IMAGE, OLD_IMAGE, ROLE_ARN,  # noqa: F401 (re-exported)
+                           ROLLOUT_TEMPLATES, group_state, world)
+from support.cloud import rollouts as rollout_executions  # noqa: F401 (re-exported)
+from support.playbook import ROOT, results_play, run_playbook, write_playbook  # noqa: F401 (run_playbook re-exported)
 
-from emulator_harness import read_world
-from playbook_runner import ANSIBLE_PLAYBOOK, ROOT, ansible_env, results_play
-
-GROUP = "asg-bp1demo0000000001"
-CONFIG = "asc-bp1demo0000000001"
-OLD_IMAGE = "m-bp1oldimage0000001"
-NEW_IMAGE = "m-bp1newimage0000002"
-BAD_IMAGE = "m-bp1badimage0000003"
-ROLE_ARN = "acs:ram::1234567890123456:role/rollout-operator"
-ROLLOUT_TEMPLATES = ("ACS-ESS-RollingUpdateByReplaceSystemDiskInScalingGroup",
-                     "ACS-ESS-RollingUpdateByRunCommandInScalingGroup",
-                     "ACS-ESS-RollingUpdateByConfigureOOSPackage")
 READONLY_POLICIES = ["AliyunOOSReadOnlyAccess", "AliyunESSReadOnlyAccess", "AliyunECSReadOnlyAccess"]
-PLAY_TIMEOUT_S = 300
 # What an unexpected Python exception looks like in ansible-playbook output.
 CRASH_MARKERS = ("Traceback (most recent call last)", "MODULE FAILURE", "An exception occurred during task execution",
                  "The full traceback is")
@@ -32,29 +21,8 @@ def account(name, key_id, secret, policies=None):
     return doc
 
 
-def world(extra_accounts=(), extra_groups=(), **group_changes):
-    """The default world, the first group changed by ``group_changes``, plus accounts and groups."""
-    doc = read_world(None)
-    doc["scaling_groups"][0].update(copy.deepcopy(group_changes))
-    doc["scaling_groups"].extend(copy.deepcopy(list(extra_groups)))
-    doc["accounts"] = doc["accounts"] + list(extra_accounts)
-    return doc
-
-
 def crash_markers(text):
     return [marker for marker in CRASH_MARKERS if marker in text]
-
-
-def write_playbook(path, plays):
-    path.write_text(yaml.safe_dump(plays, sort_keys=False))
-    return path
-
-
-def run_playbook(emulator, playbook, extra_args=(), account="admin", env=None, cwd=None, timeout=PLAY_TIMEOUT_S):
-    """ansible-playbook as a user runs it; returns the CompletedProcess (any exit code)."""
-    command = [ANSIBLE_PLAYBOOK, str(playbook)] + list(extra_args)
-    return subprocess.run(command, env=ansible_env(emulator, account, **(env or {})), cwd=str(cwd or ROOT),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 RECORDER_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
@@ -83,19 +51,6 @@ def run_tasks(emulator, tmp_path, tasks, extra_args=(), account="admin", env=Non
     process = run_playbook(emulator, playbook, extra_args, account, env, cwd=tmp_path)
     assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-4000:]
     return process, json.loads(results_path.read_text())
-
-
-def rollout_executions(emulator, invoke_type=None):
-    """Top-level rolling-update executions in the emulator's state."""
-    found = [e for e in emulator.state()["executions"]
-             if e.get("template_name") in ROLLOUT_TEMPLATES and not e.get("parent_id")]
-    if invoke_type:
-        found = [e for e in found if (e.get("parameters") or {}).get("invokeType") == invoke_type]
-    return found
-
-
-def group_state(emulator, group_id=GROUP):
-    return next(g for g in emulator.state()["scaling_groups"] if g["id"] == group_id)
 
 
 def faults_hit(calls):
