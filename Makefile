@@ -49,7 +49,7 @@ demo: venv collection
 	$(BIN)/python tests/demo/run_demo.py
 
 # Everything the project checks; each part is a target of its own, so a failure names the part.
-# Cheap static checks first. About 10 minutes on 2 cores (see README).
+# Cheap static checks first. About 17 minutes on a quiet 2-core machine (see README).
 test: changelog ee docs lint galaxy-importer sanity units test-python
 	@echo "make test: all checks passed"
 

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ecs_command
 short_description: Run a command on ECS instances through Cloud Assistant and return each one's exit code and output
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Runs O(command) on every instance of O(instance_ids) with ECS C(RunCommand) (Cloud Assistant, no network path
     from the controller needed), then waits until every instance has finished or O(wait_timeout) passes, reading

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ess_instance_health_info
 short_description: Backend health of a scaling group's instances in every load balancer the group has attached
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Reads what the scaling group has attached (ESS C(DescribeScalingGroups) - C(LoadBalancerIds) and
     C(VServerGroups) for CLB, C(AlbServerGroups) and C(ServerGroups) for ALB and NLB) and the health of each

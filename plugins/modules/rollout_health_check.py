@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: rollout_health_check
 short_description: Health gate for a set of instances - HTTP, load balancer and in-instance command sources, one deadline
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Judges a set of instances with one or more sources (O(sources)), all at the same time against one deadline
     O(deadline); an instance passes only when every source says it is healthy. A batch that fails costs one
@@ -44,7 +44,7 @@ options:
     elements: str
     choices: [http, load_balancer, command]
     default: [http]
-    version_added: 0.3.0
+    version_added: 0.1.0
   url:
     description:
       - URL template for the V(http) source. Placeholders in single braces are filled per instance from the
@@ -99,29 +99,29 @@ options:
   scaling_group_id:
     description: The scaling group whose attached load balancers the V(load_balancer) source reads.
     type: str
-    version_added: 0.3.0
+    version_added: 0.1.0
   load_balancers:
     description:
       - For V(load_balancer), only these load balancer or server group IDs of those the group has attached.
         Default - all of them.
     type: list
     elements: str
-    version_added: 0.3.0
+    version_added: 0.1.0
   command:
     description: For V(command), the check run on each instance, for example C(curl -fsS http://127.0.0.1:8080/health).
     type: str
-    version_added: 0.3.0
+    version_added: 0.1.0
   command_type:
     description: For V(command), the interpreter.
     type: str
     choices: [RunShellScript, RunPowerShellScript, RunBatScript]
     default: RunShellScript
-    version_added: 0.3.0
+    version_added: 0.1.0
   command_timeout:
     description: For V(command), seconds (10 or more) one run may take on an instance.
     type: int
     default: 30
-    version_added: 0.3.0
+    version_added: 0.1.0
 extends_documentation_fragment:
   - alicloud.rollout.connection
 attributes:
@@ -175,7 +175,7 @@ load_balancers:
   returned: when O(sources) has V(load_balancer)
   type: list
   elements: dict
-  version_added: 0.3.0
+  version_added: 0.1.0
 results:
   description:
     - Per instance, the verdict and each source's result. With the V(http) source its fields (C(url), C(status),
@@ -201,7 +201,7 @@ results:
         - Per source, its result - C(healthy), C(reason), C(attempts), C(seconds), and C(url) and C(status) (http),
           C(detail) (load_balancer, per load balancer and listener) or C(exit_code) and C(output) (command).
       type: dict
-      version_added: 0.3.0
+      version_added: 0.1.0
     url:
       description: The URL checked (V(http)).
       type: str
@@ -222,7 +222,7 @@ sources:
   returned: unless O(validate_only)
   type: dict
   sample: {"http": "passed 2/2", "load_balancer": "failed 1/2"}
-  version_added: 0.3.0
+  version_added: 0.1.0
 healthy:
   description: Instances that passed.
   returned: always
@@ -241,7 +241,7 @@ error:
   description: The API error (operation, code, message, request_id, http_status, recommend, advice) on an API failure.
   returned: on API failure
   type: dict
-  version_added: 0.3.0
+  version_added: 0.1.0
 """
 
 import time
